@@ -1,0 +1,54 @@
+"""Max pooling.
+
+Forward: each output is the largest input in its k x k window,
+
+    y[n, c, oh, ow] = max_{i,j < k} x[n, c, oh·s + i, ow·s + j].
+
+Windows that would run past the edge are dropped (Ho = (H - k) // s + 1), as in
+PyTorch and TensorFlow's "valid" pooling.
+
+Backward: max is piecewise the identity on the winning input, so
+
+    ∂L/∂x[n, c, h, w] = Σ over windows whose arg-max is (h, w) of ∂L/∂y[n, c, oh, ow].
+
+Ties go to one input only, the first maximum in row-major order.
+"""
+
+import numpy as np
+
+from . import kernels
+from .layer import Layer, check_input
+
+
+class MaxPool2D(Layer):
+    def __init__(self, kernel_size: int = 2, stride: int | None = None) -> None:
+        super().__init__()
+        if not 1 <= kernel_size <= 15:
+            raise ValueError(f"kernel_size must be between 1 and 15, got {kernel_size}")
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        if self.stride < 1:
+            raise ValueError(f"stride must be >= 1, got {self.stride}")
+
+    def config(self) -> dict:
+        return {"kernel_size": self.kernel_size, "stride": self.stride}
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        check_input(x, 4, self, "(N, C, H, W)")
+        x = np.ascontiguousarray(x)
+        N, C, H, W = x.shape
+        k, s = self.kernel_size, self.stride
+        if H < k or W < k:
+            raise ValueError(f"{self!r}: input {H}x{W} is smaller than the window")
+        Ho, Wo = (H - k) // s + 1, (W - k) // s + 1
+        y = np.empty((N, C, Ho, Wo), x.dtype)
+        argmax = self.workspace("argmax", (N, C, Ho, Wo), np.dtype(np.uint8))  # i·k + j < 225
+        kernels.maxpool_forward(x, k, s, y, argmax)
+        self._input_shape = x.shape
+        return y
+
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray:
+        dy = np.ascontiguousarray(dy)
+        dx = np.empty(self._input_shape, dy.dtype)
+        kernels.maxpool_backward(dy, self._workspace["argmax"], self.kernel_size, self.stride, dx)
+        return dx
