@@ -27,9 +27,12 @@ import math
 
 import numpy as np
 
-from . import kernels
+from . import kernels, parallel
 from .init import get_initializer
 from .layer import Layer, RngLike, as_rng, check_input
+
+# Bytes of X_col unfolded at a time (see Conv2D.chunk_size).
+CHUNK_BYTES = 4 * 2**20
 
 
 def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
@@ -94,41 +97,118 @@ class Conv2D(Layer):
             raise ValueError(f"{self!r}: input {H}x{W} is smaller than the kernel")
         return Ho, Wo, pt, pl
 
+    def chunk_size(self, C: int, P: int, n: int) -> int:
+        """How many images to unfold at a time so that X_col stays in cache.
+
+        The whole batch's X_col is large (800 x 31,360 floats = 100 MB for the
+        second conv of a batch of 160 MNIST tiles), and writing it to memory
+        and reading it back costs as much as the matrix product itself. A few
+        MB per chunk stays in the L2/L3 caches while the product still has
+        thousands of columns, which keeps BLAS near its peak.
+        """
+        kh, kw = self.kernel_size
+        bytes_per_image = C * kh * kw * P * self.dtype.itemsize
+        return max(1, min(n, CHUNK_BYTES // bytes_per_image))
+
+    def _padding_positions(self, H: int, W: int) -> tuple[np.ndarray, np.ndarray]:
+        """kernels.padding_positions for this layer and an H x W input, computed once."""
+        key = (H, W)
+        if getattr(self, "_padding_key", None) != key:
+            kh, kw = self.kernel_size
+            _, _, pt, pl = self.geometry(H, W)
+            self._padding_cache = kernels.padding_positions(kh, kw, pt, pl, H, W)
+            self._padding_key = key
+        return self._padding_cache
+
+    def _unfold(self, x: np.ndarray, out: np.ndarray) -> None:
+        """X_col of the images in x (B, C, H, W) into out (C·kh·kw, B·P)."""
+        (kh, kw), s = self.kernel_size, self.stride
+        Ho, Wo, pt, pl = self.geometry(x.shape[2], x.shape[3])
+        if s == 1 and (Ho, Wo) == x.shape[2:]:
+            positions, counts = self._padding_positions(x.shape[2], x.shape[3])
+            kernels.im2col_same(x, kh, kw, pt, pl, positions, counts, out)
+        else:
+            kernels.im2col(x, kh, kw, s, pt, pl, Ho, Wo, out)
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         check_input(x, 4, self, f"(N, {self.in_channels}, H, W)")
         if x.shape[1] != self.in_channels:
             raise ValueError(
                 f"{self!r} expects {self.in_channels} input channels, got {x.shape[1]}")
         dtype = self.dtype
-        x = np.ascontiguousarray(x, dtype)
+        x = np.ascontiguousarray(x, dtype)                                # (N, C, H, W)
+        N, C, H, W = x.shape
+        F = self.out_channels
+        Ho, Wo, _, _ = self.geometry(H, W)
+        P = Ho * Wo
+        W_mat = self.params["W"].reshape(F, -1)                          # (F, C·kh·kw)
+        K = W_mat.shape[1]
+        y = np.empty((N, F, P), dtype)                                   # (N, F, Ho·Wo)
+
+        def work(w: int, n0: int, n1: int) -> None:
+            """Images n0..n1 of the batch, a chunk at a time, by worker w."""
+            B = self.chunk_size(C, P, n1 - n0)
+            cols_buf = self.workspace(f"cols{w}", (K * B * P,), dtype)
+            y2d_buf = self.workspace(f"y2d{w}", (F * B * P,), dtype)
+            for c0 in range(n0, n1, B):
+                b = min(B, n1 - c0)
+                cols = cols_buf[:K * b * P].reshape(K, b * P)            # X_col of the chunk
+                y2d = y2d_buf[:F * b * P].reshape(F, b * P)
+                self._unfold(x[c0:c0 + b], cols)
+                np.matmul(W_mat, cols, out=y2d)                          # W_mat · X_col
+                kernels.rows_to_nchw_add_bias(y2d, self.params["b"], y[c0:c0 + b])
+
+        self._per_worker(N, work)
+        self._x = x
+        return y.reshape(N, F, Ho, Wo)
+
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x = self._x
         N, C, H, W = x.shape
         F, (kh, kw), s = self.out_channels, self.kernel_size, self.stride
         Ho, Wo, pt, pl = self.geometry(H, W)
         P = Ho * Wo
-
-        cols = self.workspace("cols", (C * kh * kw, N * P), dtype)       # (C·kh·kw, N·P)
-        kernels.im2col(x, kh, kw, s, pt, pl, Ho, Wo, cols)
-        y2d = self.workspace("y2d", (F, N * P), dtype)                   # (F, N·P)
-        np.matmul(self.params["W"].reshape(F, -1), cols, out=y2d)
-        y = np.empty((N, F, Ho, Wo), dtype)                              # (N, F, Ho, Wo)
-        kernels.rows_to_nchw_add_bias(y2d, self.params["b"], y.reshape(N, F, P))
-        self._cache = (x.shape, Ho, Wo, pt, pl)
-        return y
-
-    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        (N, C, H, W), Ho, Wo, pt, pl = self._cache
-        F, (kh, kw), s = self.out_channels, self.kernel_size, self.stride
         dtype = self.dtype
-        dy = np.ascontiguousarray(dy, dtype).reshape(N, F, Ho * Wo)
-        cols = self._workspace["cols"]                                   # still X_col from forward
+        dy = np.ascontiguousarray(dy, dtype).reshape(N, F, P)
+        W_mat = self.params["W"].reshape(F, -1)
+        K = W_mat.shape[1]
+        dx = np.empty((N, C, H, W), dtype) if input_grad else None
+        same = s == 1 and (Ho, Wo) == (H, W)
 
-        dy2d = self.workspace("dy2d", (F, N * Ho * Wo), dtype)           # G: (F, N·P)
-        kernels.nchw_to_rows_sum(dy, dy2d, self.grads["b"])
-        np.matmul(dy2d, cols.T, out=self.grads["W"].reshape(F, -1))      # G · X_colᵀ
-        if not input_grad:
-            return None
-        dcols = self.workspace("dcols", cols.shape, dtype)               # (C·kh·kw, N·P)
-        np.matmul(self.params["W"].reshape(F, -1).T, dy2d, out=dcols)    # W_matᵀ · G
-        dx = np.empty((N, C, H, W), dtype)
-        kernels.col2im(dcols, kh, kw, s, pt, pl, Ho, Wo, dx)
+        def work(w: int, n0: int, n1: int) -> tuple[np.ndarray, np.ndarray]:
+            """∂L/∂W and ∂L/∂b from images n0..n1, and their ∂L/∂x, by worker w."""
+            B = self.chunk_size(C, P, n1 - n0)
+            cols_buf = self.workspace(f"cols{w}", (K * B * P,), dtype)
+            dy2d_buf = self.workspace(f"dy2d{w}", (F * B * P,), dtype)
+            dcols_buf = self.workspace(f"dcols{w}", (K * B * P,), dtype)
+            dW_part = np.zeros((F, K), dtype)
+            db_part = np.zeros(F, dtype)
+            dW_chunk = self.workspace(f"dW{w}", (F, K), dtype)
+            for c0 in range(n0, n1, B):
+                b = min(B, n1 - c0)
+                cols = cols_buf[:K * b * P].reshape(K, b * P)
+                dy2d = dy2d_buf[:F * b * P].reshape(F, b * P)            # G of the chunk
+                self._unfold(x[c0:c0 + b], cols)            # recomputing X_col beats storing it
+                kernels.nchw_to_rows_add_sum(dy[c0:c0 + b], dy2d, db_part)
+                np.matmul(dy2d, cols.T, out=dW_chunk)                    # G · X_colᵀ
+                dW_part += dW_chunk
+                if input_grad:
+                    dcols = dcols_buf[:K * b * P].reshape(K, b * P)
+                    np.matmul(W_mat.T, dy2d, out=dcols)                  # W_matᵀ · G
+                    if same:
+                        positions, counts = self._padding_positions(H, W)
+                        kernels.col2im_same(dcols, kh, kw, pt, pl, positions, counts,
+                                            dx[c0:c0 + b])
+                    else:
+                        kernels.col2im(dcols, kh, kw, s, pt, pl, Ho, Wo, dx[c0:c0 + b])
+            return dW_part, db_part
+
+        parts = self._per_worker(N, work)
+        self.grads["W"][...] = sum(p[0] for p in parts).reshape(self.grads["W"].shape)
+        self.grads["b"][...] = sum(p[1] for p in parts)
         return dx
+
+    def _per_worker(self, N: int, work):
+        """Run work(w, n0, n1) on one contiguous slice of the batch per worker."""
+        pieces = parallel.split(N, min(parallel.num_threads(), N))
+        return parallel.run_workers_on(pieces, work)
