@@ -60,6 +60,8 @@ def describe(model: Model) -> dict[str, Any]:
 
 def build(spec: dict[str, Any]) -> Model:
     """Rebuild an (untrained) model from :func:`describe`'s output."""
+    if not isinstance(spec, dict):
+        raise ValueError(f"a model description must be an object, got {type(spec).__name__}")
     kind = spec.get("type")
     if kind == "Sequential":
         layers = []
@@ -132,17 +134,21 @@ def load(path: str | os.PathLike, return_arrays: bool = False):
         raise ModelFileError(f"{path}: not a model file (no {ARCHITECTURE_KEY} record)")
     try:
         header = json.loads(str(arrays.pop(ARCHITECTURE_KEY)))
+        if not isinstance(header, dict):
+            raise ValueError("the record is not a JSON object")
         if header.get("format") != FORMAT:
             raise ValueError(f"format is {header.get('format')!r}, expected {FORMAT!r}")
         if header.get("version") != VERSION:
             raise ValueError(f"version {header.get('version')!r} is not supported")
         model = build(header["model"])
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise ModelFileError(f"{path}: damaged architecture record ({err})") from None
     for name, store, key in model.named_arrays():
         if name not in arrays:
             raise ModelFileError(f"{path}: missing array {name!r}")
         value = arrays.pop(name)
+        if not np.issubdtype(value.dtype, np.number):
+            raise ModelFileError(f"{path}: array {name!r} holds {value.dtype}, not numbers")
         if value.shape != store[key].shape:
             raise ModelFileError(f"{path}: array {name!r} has shape {value.shape}, "
                                  f"the architecture needs {store[key].shape}")
