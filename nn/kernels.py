@@ -121,9 +121,9 @@ def col2im(dcols, kh, kw, s, pt, pl, Ho, Wo, dx):
 # shift = (i - pt)*W + (j - pl) for the whole plane: one long contiguous copy
 # instead of Ho short ones. The positions whose read fell outside the image
 # (or wrapped around a row edge) are the padding; they depend only on (i, j),
-# so they are listed once (padding_positions) and zeroed one by one. For the
-# small images deep in a network (4 x 4 pixels) this turns ~10 tiny slice
-# operations per (row, image) into one copy and a few stores: 3x faster.
+# so they are listed once (padding_positions) and zeroed one by one: for the
+# small images deep in a network (4 x 4 pixels) one copy and a few stores per
+# (row, image) instead of ~10 tiny slice operations, 3-4x faster.
 
 
 @njit(**_jit)
@@ -163,18 +163,22 @@ def im2col_same(x, kh, kw, pt, pl, positions, counts, cols):
     """:func:`im2col` for stride 1 and Ho, Wo = H, W (positions, counts: padding_positions)."""
     N, C, H, W = x.shape
     P = H * W
+    planes = x.reshape(N, C, P)
     for r in range(C * kh * kw):
         c = r // (kh * kw)
         q = r % (kh * kw)
         i, j = q // kw, q % kw
         first, last = _valid_span(i, j, pt, pl, H, W)
         shift = (i - pt) * W + (j - pl)
-        pad = positions[q, :counts[q]]
+        pad, npad = positions[q], counts[q]
+        row = cols[r]
         for n in range(N):
-            out = cols[r, n * P:(n + 1) * P]
-            out[first:last] = x[n, c].reshape(P)[first + shift:last + shift]
-            for t in pad:
-                out[t] = 0
+            dst = row[n * P + first:n * P + last]
+            src = planes[n, c, first + shift:last + shift]
+            for t in range(last - first):
+                dst[t] = src[t]
+            for u in range(npad):                        # the padding reads
+                row[n * P + pad[u]] = 0
 
 
 @njit(**_jit)
@@ -182,21 +186,22 @@ def col2im_same(dcols, kh, kw, pt, pl, positions, counts, dx):
     """:func:`col2im` for stride 1 and Ho, Wo = H, W. Zeroes the padding entries of dcols."""
     N, C, H, W = dx.shape
     P = H * W
-    for nc in range(N * C):
-        n = nc // C
-        c = nc % C
-        plane = dx[n, c].reshape(P)
-        plane[:] = 0
-        for q in range(kh * kw):
-            i, j = q // kw, q % kw
-            first, last = _valid_span(i, j, pt, pl, H, W)
-            shift = (i - pt) * W + (j - pl)
-            grad = dcols[c * kh * kw + q, n * P:(n + 1) * P]
-            for t in positions[q, :counts[q]]:           # padding reads add nothing
-                grad[t] = 0
-            src = grad[first:last]
-            dst = plane[first + shift:last + shift]
-            for t in range(src.size):
+    planes = dx.reshape(N, C, P)
+    planes[:] = 0
+    for r in range(C * kh * kw):
+        c = r // (kh * kw)
+        q = r % (kh * kw)
+        i, j = q // kw, q % kw
+        first, last = _valid_span(i, j, pt, pl, H, W)
+        shift = (i - pt) * W + (j - pl)
+        pad, npad = positions[q], counts[q]
+        row = dcols[r]
+        for n in range(N):
+            for u in range(npad):                        # padding reads add nothing
+                row[n * P + pad[u]] = 0
+            src = row[n * P + first:n * P + last]
+            dst = planes[n, c, first + shift:last + shift]
+            for t in range(last - first):
                 dst[t] += src[t]
 
 
