@@ -15,6 +15,7 @@ Flatten turns (N, C, H, W) into (N, C·H·W) and back; it has no parameters.
 
 import numpy as np
 
+from . import parallel
 from .init import get_initializer
 from .layer import Layer, RngLike, as_rng, check_input
 
@@ -48,17 +49,17 @@ class Dense(Layer):
             raise ValueError(f"{self!r} expects {self.in_features} features, got {x.shape[1]}")
         x = np.asarray(x, self.dtype)
         self._x = x                                                   # (N, D_in)
-        y = x @ self.params["W"]                                      # (N, D_out)
+        y = parallel.matmul(x, self.params["W"])                      # (N, D_out)
         y += self.params["b"]
         return y
 
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         dy = np.asarray(dy, self.dtype)                               # (N, D_out)
-        np.matmul(self._x.T, dy, out=self.grads["W"])
+        parallel.matmul(self._x.T, dy, out=self.grads["W"])
         np.sum(dy, axis=0, out=self.grads["b"])
         if not input_grad:
             return None
-        return dy @ self.params["W"].T                                # (N, D_in)
+        return parallel.matmul(dy, self.params["W"].T)                # (N, D_in)
 
 
 class Flatten(Layer):

@@ -237,16 +237,20 @@ def test_dropout_gradient_in_training_is_the_forward_mask(shape, seed, p):
 
 
 @st.composite
-def logits_and_labels(draw):
+def logits_and_labels(draw, scales=(0.1, 1.0, 5.0)):
     N, K = draw(st.integers(1, 5)), draw(st.integers(2, 6))
     seed = draw(seeds)
-    logits = normal((N, K), seed, scale=draw(st.sampled_from([0.1, 1.0, 5.0])))
+    logits = normal((N, K), seed, scale=draw(st.sampled_from(scales)))
     labels = np.random.default_rng(seed + 1).integers(0, K, N)
     return logits, labels
 
 
+# Logits of scale 5 can saturate the softmax (p = 1 - 1e-6 for the label): the
+# loss is then ~1e-6 and its central difference carries ~1e-16/ε = 1e-10 of
+# rounding, a relative error of 1e-4 that says nothing about the gradient. At
+# scale <= 1 every |∂L/∂z| is above ~1e-3, where 1e-6 is a meaningful bar.
 @FAST
-@given(logits_and_labels())
+@given(logits_and_labels(scales=(0.1, 1.0)))
 def test_softmax_cross_entropy_gradient(case):
     logits, labels = case
     loss = nn.SoftmaxCrossEntropy()
