@@ -1,11 +1,10 @@
 """Numba kernels: the loops over pixels that NumPy cannot express without copies.
 
-Everything here is a plain loop nest compiled by Numba, with inner loops that
-walk memory in order so the compiler can vectorise them. The convolution
-kernels are serial and release the GIL (``nogil``): each of nn's worker threads
-runs them on its own slice of the batch (see nn/parallel.py). The pooling and
-ReLU kernels parallelise themselves with ``prange`` over independent planes
-or elements, so writes never collide.
+Everything here is a plain serial loop nest compiled by Numba, with inner
+loops that walk memory in order so the compiler can vectorise them. Each
+kernel releases the GIL (``nogil``) and works on whatever slice of the batch
+it is given: nn's worker threads run it on one slice each (nn/parallel.py), so
+writes never collide and no thread pool but nn's own is ever started.
 
 ``cache=True`` stores the compiled machine code next to this file, so only the
 very first import on a machine pays the compile time (see docs/results.md).
@@ -15,19 +14,8 @@ kh x kw kernel, s stride, (pt, pl) zero padding at the top and left. Padding at
 the bottom and right is implied by Ho and Wo.
 """
 
-import os
-
-import numba
 import numpy as np
-from numba import njit, prange
-
-# Numba's default OpenMP thread pool keeps its threads spinning after each
-# parallel loop, and OpenBLAS keeps its own threads spinning after each matrix
-# product. Layers alternate between the two, so on a 2-core machine each pool
-# spins on the cores the other one needs: measured 20 ms instead of 8 ms for a
-# kernel + sgemm pair. The "workqueue" pool sleeps between loops.
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+from numba import njit
 
 _jit = {"cache": True, "nogil": True, "fastmath": False}
 
@@ -248,7 +236,7 @@ def nchw_to_rows_add_sum(dy, dy2d, db):
 # --------------------------------------------------------------------------- max pooling
 
 
-@njit(parallel=True, **_jit)
+@njit(**_jit)
 def maxpool_forward(x, k, s, y, argmax):
     """y[n, c, oh, ow] = max over the k x k window at (oh*s, ow*s).
 
@@ -258,7 +246,7 @@ def maxpool_forward(x, k, s, y, argmax):
     """
     N, C, H, W = x.shape
     Ho, Wo = y.shape[2], y.shape[3]
-    for nc in prange(N * C):
+    for nc in range(N * C):
         n = nc // C
         c = nc % C
         for oh in range(Ho):
@@ -277,7 +265,7 @@ def maxpool_forward(x, k, s, y, argmax):
                 argmax[n, c, oh, ow] = where
 
 
-@njit(parallel=True, **_jit)
+@njit(**_jit)
 def maxpool_backward(dy, argmax, k, s, dx):
     """dx[n, c, oh*s + i, ow*s + j] += dy[n, c, oh, ow] where (i, j) is the window's arg-max.
 
@@ -286,7 +274,7 @@ def maxpool_backward(dy, argmax, k, s, dx):
     """
     N, C = dy.shape[0], dy.shape[1]
     Ho, Wo = dy.shape[2], dy.shape[3]
-    for nc in prange(N * C):
+    for nc in range(N * C):
         n = nc // C
         c = nc % C
         dx[n, c, :, :] = 0
@@ -299,17 +287,17 @@ def maxpool_backward(dy, argmax, k, s, dx):
 # --------------------------------------------------------------------------- ReLU
 
 
-@njit(parallel=True, **_jit)
+@njit(**_jit)
 def relu_forward(x, y):
     """y = max(x, 0), on flat contiguous arrays."""
-    for t in prange(x.size):
+    for t in range(x.size):
         v = x[t]
         y[t] = v if v > 0 else 0
 
 
-@njit(parallel=True, **_jit)
+@njit(**_jit)
 def relu_backward(dy, y, dx):
     """dx = dy where the output was positive, else 0 (flat contiguous arrays)."""
-    for t in prange(dy.size):
+    for t in range(dy.size):
         dx[t] = dy[t] if y[t] > 0 else 0
 

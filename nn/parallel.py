@@ -2,15 +2,16 @@
 
 Two thread pools on two cores fight: OpenBLAS keeps its threads spinning for a
 while after each matrix product, and a Numba parallel loop started in that
-window gets half a core. So nn runs one pool of its own and BLAS single-
-threaded:
+window gets half a core (measured: a kernel + sgemm pair took 20 ms instead of
+8 ms). So nn runs one pool of its own, BLAS single-threaded and Numba kernels
+serial:
 
 * convolution splits the batch into one contiguous slice per worker; each
   worker unfolds, multiplies (single-threaded BLAS) and folds back its own
   slice, start to end, with no synchronisation in between;
 * large matrix products (``matmul``) split their rows across the workers;
-* elementwise and pooling kernels are Numba ``prange`` loops, run while no
-  other work is in flight.
+* pooling and ReLU split the batch the same way (``over_batch``), or run on
+  the calling thread when the job is too small to be worth handing out.
 
 Work is divided in a fixed way, and partial sums are added in a fixed order,
 so results do not depend on thread timing: a resumed training run repeats an
@@ -25,7 +26,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-import numba
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
@@ -36,19 +36,19 @@ _blas.limit(limits=1, user_api="blas")
 
 _workers = 1
 _pool: ThreadPoolExecutor | None = None
+MIN_PARALLEL_WORK = 2**18        # elements; below this a job is not worth splitting
+MIN_PARALLEL_MATMUL = 2**23      # multiply-adds; likewise for matmul
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` worker threads for nn's kernels (and for Numba's parallel loops)."""
+    """Use ``n`` worker threads for nn's kernels."""
     global _workers, _pool
     if n < 1:
         raise ValueError(f"need at least one thread, got {n}")
-    n = min(n, numba.config.NUMBA_NUM_THREADS)
     if _pool is not None:
         _pool.shutdown()
     _workers = n
     _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="nn") if n > 1 else None
-    numba.set_num_threads(n)
 
 
 def num_threads() -> int:
@@ -70,6 +70,19 @@ def run_workers_on(pieces: list[tuple[int, int]],
     return list(_pool.map(lambda w: task(w, *pieces[w]), range(len(pieces))))
 
 
+def over_batch(n: int, work: int, task: Callable[[int, int], None]) -> None:
+    """Run task(start, stop) over range(n), one slice per worker when there is enough work.
+
+    ``work`` is the number of elements touched. Handing a slice to a worker
+    costs tens of microseconds, more than a ReLU over 100k floats, so small
+    jobs run on the calling thread.
+    """
+    if _pool is None or n < 2 or work < MIN_PARALLEL_WORK:
+        task(0, n)
+        return
+    run_workers_on(split(n, min(_workers, n)), lambda _w, start, stop: task(start, stop))
+
+
 def split(n: int, parts: int) -> list[tuple[int, int]]:
     """Cut range(n) into ``parts`` contiguous (start, stop) pieces of near-equal size."""
     bounds = [n * k // parts for k in range(parts + 1)]
@@ -80,7 +93,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     """a @ b for 2-D arrays, the rows of ``a`` shared among the workers when it pays."""
     if out is None:
         out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
-    if _pool is None or a.shape[0] * a.shape[1] * b.shape[1] < 2**20:
+    if _pool is None or a.shape[0] * a.shape[1] * b.shape[1] < MIN_PARALLEL_MATMUL:
         return np.matmul(a, b, out=out)
     pieces = split(a.shape[0], _workers)
 

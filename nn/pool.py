@@ -16,7 +16,7 @@ Ties go to one input only, the first maximum in row-major order.
 
 import numpy as np
 
-from . import kernels
+from . import kernels, parallel
 from .layer import Layer, check_input
 
 
@@ -43,12 +43,15 @@ class MaxPool2D(Layer):
         Ho, Wo = (H - k) // s + 1, (W - k) // s + 1
         y = np.empty((N, C, Ho, Wo), x.dtype)
         argmax = self.workspace("argmax", (N, C, Ho, Wo), np.dtype(np.uint8))  # i·k + j < 225
-        kernels.maxpool_forward(x, k, s, y, argmax)
+        parallel.over_batch(N, x.size, lambda a, b: kernels.maxpool_forward(
+            x[a:b], k, s, y[a:b], argmax[a:b]))
         self._input_shape = x.shape
         return y
 
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray:
         dy = np.ascontiguousarray(dy)
         dx = np.empty(self._input_shape, dy.dtype)
-        kernels.maxpool_backward(dy, self._workspace["argmax"], self.kernel_size, self.stride, dx)
+        argmax, k, s = self._workspace["argmax"], self.kernel_size, self.stride
+        parallel.over_batch(len(dx), dx.size, lambda a, b: kernels.maxpool_backward(
+            dy[a:b], argmax[a:b], k, s, dx[a:b]))
         return dx
