@@ -1,6 +1,6 @@
 """Where a training step's time goes, layer by layer, against what the machine can do.
 
-    python bench/profile.py                 # both benchmark models, 2 threads
+    python bench/layer_profile.py            # both benchmark models, 2 threads
 
 For each layer of the two benchmark models it prints the forward and backward
 time of one training step (median of several), and for convolutions and dense
@@ -85,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--svhn-batch", type=int, default=128)
     args = parser.parse_args()
     nn.parallel.set_num_threads(args.threads)
     print(f"threads {args.threads}; sgemm ceiling (2048^3 through nn.parallel.matmul): "
@@ -93,9 +94,10 @@ def main() -> None:
     print("MNIST tower, 32 strips = 160 tiles of 1 x 28 x 28")
     profile(mnist_tower(), rng.standard_normal((160, 1, 28, 28)).astype(np.float32),
             rng.integers(0, 11, 160), args.repeats)
-    print("SVHN CNN, batch 128 of 3 x 32 x 32")
-    profile(svhn_cnn(), rng.standard_normal((128, 3, 32, 32)).astype(np.float32),
-            rng.integers(0, 10, 128), args.repeats)
+    n = args.svhn_batch
+    print(f"SVHN CNN, batch {n} of 3 x 32 x 32")
+    profile(svhn_cnn(), rng.standard_normal((n, 3, 32, 32)).astype(np.float32),
+            rng.integers(0, 10, n), args.repeats)
 
 
 if __name__ == "__main__":
