@@ -1,0 +1,45 @@
+"""Render bench/out/speed.json as the markdown table docs/results.md quotes.
+
+    python bench/report.py [bench/out/speed.json]
+
+Figures are printed as measured (rounded to whole images/s and two decimals of
+ratio); nothing is typed by hand.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def render(report: dict) -> str:
+    m = report["machine"]
+    blas = ", ".join(f"{b['internal_api']} {b['version']} ({b['architecture']})" for b in m["blas"])
+    lines = [
+        f"Command: `{report['command']}` — {report['threads']} threads, median of "
+        f"{report['rounds']} rounds of {report['steps']} steps, nn and PyTorch alternating.",
+        f"Machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}, NumPy {m['numpy']}, "
+        f"Numba {m['numba']}, PyTorch {m['torch']}; BLAS {blas}; {m['date']}.",
+        "",
+        "| model | batch | train nn /s | train PyTorch /s | ratio | infer nn /s "
+        "| infer PyTorch /s | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        unit = "strips" if r["images_per_example"] > 1 else "images"
+        t, i = r["train_per_s"], r["infer_per_s"]
+        lines.append(f"| {r['model']} ({unit}) | {r['batch']} | {t['nn']:.0f} | {t['torch']:.0f} "
+                     f"| {t['ratio']:.2f} | {i['nn']:.0f} | {i['torch']:.0f} | {i['ratio']:.2f} |")
+    if "cold_start" in report:
+        lines.append("")
+        for label, v in report["cold_start"].items():
+            lines.append(f"- Numba cold start, {label.replace('_', ' ')}: import "
+                         f"{v['import_s']:.2f} s; import + first training step of both models "
+                         f"{v['import_and_first_step_s']:.2f} s")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench" / "out" / "speed.json"
+    print(render(json.loads(path.read_text())))
