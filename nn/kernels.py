@@ -147,17 +147,25 @@ def _valid_span(i, j, pt, pl, H, W):
 
 
 @njit(**_jit)
+def _same_row(r, kh, kw, pt, pl, H, W):
+    """Row r = (c, i, j) of X_col: (c, q = i*kw + j, first, last, shift).
+
+    Output pixels first..last-1 read input pixel t + shift of channel c.
+    """
+    c, q = r // (kh * kw), r % (kh * kw)
+    i, j = q // kw, q % kw
+    first, last = _valid_span(i, j, pt, pl, H, W)
+    return c, q, first, last, (i - pt) * W + (j - pl)
+
+
+@njit(**_jit)
 def im2col_same(x, kh, kw, pt, pl, positions, counts, cols):
     """:func:`im2col` for stride 1 and Ho, Wo = H, W (positions, counts: padding_positions)."""
     N, C, H, W = x.shape
     P = H * W
     planes = x.reshape(N, C, P)
     for r in range(C * kh * kw):
-        c = r // (kh * kw)
-        q = r % (kh * kw)
-        i, j = q // kw, q % kw
-        first, last = _valid_span(i, j, pt, pl, H, W)
-        shift = (i - pt) * W + (j - pl)
+        c, q, first, last, shift = _same_row(r, kh, kw, pt, pl, H, W)
         pad, npad = positions[q], counts[q]
         row = cols[r]
         for n in range(N):
@@ -177,11 +185,7 @@ def col2im_same(dcols, kh, kw, pt, pl, positions, counts, dx):
     planes = dx.reshape(N, C, P)
     planes[:] = 0
     for r in range(C * kh * kw):
-        c = r // (kh * kw)
-        q = r % (kh * kw)
-        i, j = q // kw, q % kw
-        first, last = _valid_span(i, j, pt, pl, H, W)
-        shift = (i - pt) * W + (j - pl)
+        c, q, first, last, shift = _same_row(r, kh, kw, pt, pl, H, W)
         pad, npad = positions[q], counts[q]
         row = dcols[r]
         for n in range(N):

@@ -22,10 +22,52 @@ import numpy as np
 from .layer import Layer
 
 
-class Sequential:
+class Model:
+    """What every model shares: its parts, their parameters, dtype, saving.
+
+    A subclass lists its parts with names in ``parts()``: layers for a
+    Sequential, Sequentials for a MultiHead. Parameter names are the paths to
+    them ("trunk.0.W", "heads.2.1.b"), which is also how a saved file names its
+    arrays.
+    """
+
+    metadata: dict
+
+    def parts(self) -> list[tuple[str, "Layer | Model"]]:
+        raise NotImplementedError
+
+    def __call__(self, x: np.ndarray, training: bool = False):
+        return self.forward(x, training)
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Layer, str]]:
+        for name, part in self.parts():
+            yield from part.named_parameters(f"{prefix}{name}.")
+
+    def named_arrays(self, prefix: str = "") -> Iterator[tuple[str, dict, str]]:
+        for name, part in self.parts():
+            yield from part.named_arrays(f"{prefix}{name}.")
+
+    def astype(self, dtype: np.typing.DTypeLike) -> "Model":
+        for _, part in self.parts():
+            part.astype(dtype)
+        return self
+
+    def num_parameters(self) -> int:
+        return sum(layer.params[key].size for _, layer, key in self.named_parameters())
+
+    def save(self, path: str, metadata: dict | None = None) -> None:
+        # serialize imports this module, so it is imported here, when first needed
+        from .serialize import save
+        save(self, path, metadata)
+
+
+class Sequential(Model):
     def __init__(self, layers: Sequence[Layer]) -> None:
         self.layers = list(layers)
-        self.metadata: dict = {}
+        self.metadata = {}
+
+    def parts(self) -> list[tuple[str, Layer]]:
+        return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         for layer in self.layers:
@@ -38,41 +80,22 @@ class Sequential:
             dy = self.layers[position].backward(dy, input_grad=input_grad or position > 0)
         return dy
 
-    __call__ = forward
-
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Layer, str]]:
-        for i, layer in enumerate(self.layers):
-            yield from layer.named_parameters(f"{prefix}{i}.")
-
-    def named_arrays(self, prefix: str = "") -> Iterator[tuple[str, dict, str]]:
-        for i, layer in enumerate(self.layers):
-            yield from layer.named_arrays(f"{prefix}{i}.")
-
-    def astype(self, dtype: np.typing.DTypeLike) -> "Sequential":
-        for layer in self.layers:
-            layer.astype(dtype)
-        return self
-
-    def num_parameters(self) -> int:
-        return sum(layer.params[key].size for _, layer, key in self.named_parameters())
-
-    def save(self, path: str, metadata: dict | None = None) -> None:
-        from .serialize import save
-        save(self, path, metadata)
-
     def __repr__(self) -> str:
         inner = "".join(f"\n  {layer!r}," for layer in self.layers)
         return f"Sequential([{inner}\n])"
 
 
-class MultiHead:
+class MultiHead(Model):
     def __init__(self, trunk: Sequential | Sequence[Layer],
                  heads: Sequence[Sequential | Sequence[Layer]]) -> None:
         self.trunk = trunk if isinstance(trunk, Sequential) else Sequential(trunk)
         self.heads = [h if isinstance(h, Sequential) else Sequential(h) for h in heads]
         if not self.heads:
             raise ValueError("MultiHead needs at least one head")
-        self.metadata: dict = {}
+        self.metadata = {}
+
+    def parts(self) -> list[tuple[str, Sequential]]:
+        return [("trunk", self.trunk)] + [(f"heads.{k}", h) for k, h in enumerate(self.heads)]
 
     def forward(self, x: np.ndarray, training: bool = False) -> list[np.ndarray]:
         h = self.trunk.forward(x, training)
@@ -86,33 +109,6 @@ class MultiHead:
             dh = dh + head.backward(dy)
         return self.trunk.backward(dh, input_grad)
 
-    __call__ = forward
-
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Layer, str]]:
-        yield from self.trunk.named_parameters(f"{prefix}trunk.")
-        for k, head in enumerate(self.heads):
-            yield from head.named_parameters(f"{prefix}heads.{k}.")
-
-    def named_arrays(self, prefix: str = "") -> Iterator[tuple[str, dict, str]]:
-        yield from self.trunk.named_arrays(f"{prefix}trunk.")
-        for k, head in enumerate(self.heads):
-            yield from head.named_arrays(f"{prefix}heads.{k}.")
-
-    def astype(self, dtype: np.typing.DTypeLike) -> "MultiHead":
-        for part in (self.trunk, *self.heads):
-            part.astype(dtype)
-        return self
-
-    def num_parameters(self) -> int:
-        return sum(layer.params[key].size for _, layer, key in self.named_parameters())
-
-    def save(self, path: str, metadata: dict | None = None) -> None:
-        from .serialize import save
-        save(self, path, metadata)
-
     def __repr__(self) -> str:
         heads = "".join(f"\n  {h!r}," for h in self.heads)
         return f"MultiHead(trunk={self.trunk!r}, heads=[{heads}\n])"
-
-
-Model = Sequential | MultiHead
