@@ -90,6 +90,11 @@ def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp creates the file readable by its owner only; give it the
+        # permissions an ordinary new file gets (0666 less the umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -114,6 +119,9 @@ def save(model: Model, path: str | os.PathLike, metadata: dict | None = None,
 
 def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """All arrays of an .npz file; any failure becomes a ModelFileError naming the file."""
+    if Path(path).is_file() and not zipfile.is_zipfile(path):
+        # np.load would try to read it as a pickle and blame allow_pickle.
+        raise ModelFileError(f"{path}: not a model file (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {name: archive[name] for name in archive.files}

@@ -479,3 +479,22 @@ def test_object_arrays_are_refused_without_unpickling(tmp_path, where):
     with np.load(path, allow_pickle=True) as f:
         f[key]
     assert marker.exists()
+
+
+def test_a_saved_model_gets_ordinary_file_permissions(tmp_path):
+    import os
+    umask = os.umask(0o022)
+    try:
+        path = tmp_path / "m.npz"
+        nn.Sequential([nn.Dense(3, 2, rng=0)]).save(path)
+        assert (path.stat().st_mode & 0o777) == 0o644
+    finally:
+        os.umask(umask)
+
+
+def test_a_file_that_is_no_archive_is_named_without_mentioning_pickle(tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_text("just some text\n")
+    with pytest.raises(nn.ModelFileError, match="notes.npz: not a model file") as info:
+        nn.load(path)
+    assert "pickle" not in str(info.value)
