@@ -1,0 +1,58 @@
+"""What train.py and predict.py share: argument checks and one-line errors.
+
+Every user error ends the program with one line on stderr that names the
+file or option and says what is wrong, and exit status 2, never a traceback:
+
+    train.py: error: argument --epochs: must be a whole number >= 1, got '-3'
+    predict.py: error: photo.txt: not an image Pillow can read
+"""
+
+import argparse
+import math
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """A problem the user can fix; the message is one line naming what is wrong."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but an error is one line (no usage block) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        fail(self.prog, message)
+
+
+def fail(prog: str, message: str) -> NoReturn:
+    """Print ``prog: error: message`` on one line and exit 2."""
+    first_line = " ".join(str(message).split())
+    sys.stderr.write(f"{prog}: error: {first_line}\n")
+    sys.exit(EXIT_USAGE)
+
+
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= minimum."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}, got {text!r}")
+        return value
+    return parse
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return value

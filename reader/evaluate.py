@@ -1,0 +1,83 @@
+"""Run a reader over a set of strips and measure it.
+
+Also builds the metadata a saved reader carries, and checks it when a model
+file is loaded to read with: the model file says what input it expects.
+"""
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import nn
+from reader import metrics
+from reader.decode import decode
+from reader.models import MAX_LENGTH, MODEL_KINDS, STRIP_SHAPE, probabilities, to_input
+
+METADATA_KEY = "reader"
+
+
+@dataclass
+class Readings:
+    """What a reader made of N strips."""
+
+    labels: np.ndarray          # (N, 5) int64, blank after the length
+    confidence: np.ndarray      # (N,) probability of the whole reading
+    length_probs: np.ndarray    # (N, 5)
+
+
+def read_strips(model: nn.Model, kind: str, strips: np.ndarray, blank: int,
+                batch_size: int = 500) -> Readings:
+    """strips (N, 28, 140) uint8 -> Readings."""
+    length_probs, char_probs = probabilities(model, kind, to_input(strips, kind), batch_size)
+    labels, confidence = decode(length_probs, char_probs, blank)
+    return Readings(labels, confidence, length_probs)
+
+
+def evaluate(model: nn.Model, kind: str, strips: np.ndarray, labels: np.ndarray,
+             blank: int) -> tuple[dict[str, Any], Readings]:
+    """metrics.summary of the reader on (strips, labels), and the readings themselves."""
+    readings = read_strips(model, kind, strips, blank)
+    return metrics.summary(readings.labels, labels, blank), readings
+
+
+def reader_metadata(kind: str, task: str, alphabet: str, config: dict[str, Any],
+                    command: str) -> dict[str, Any]:
+    """The metadata a saved reader carries (under the key "reader")."""
+    return {METADATA_KEY: {
+        "kind": kind,
+        "task": task,
+        "alphabet": alphabet,
+        "blank": len(alphabet),
+        "max_length": MAX_LENGTH,
+        "input": {"height": STRIP_SHAPE[0], "width": STRIP_SHAPE[1], "channels": 1,
+                  "dtype": "float32", "scale": "pixel / 255 (0 = background, 1 = full ink)",
+                  "ink": "white on black",
+                  "align": "left (first inked column at x = 2)" if kind == "strip" else "none"},
+        "config": config,
+        "command": command,
+    }}
+
+
+def load_reader(path: str | os.PathLike) -> tuple[nn.Model, dict[str, Any]]:
+    """Load a model file written by train.py; return (model, its "reader" metadata).
+
+    Raises nn.ModelFileError naming the file when it is missing, damaged, or
+    is a model file without reader metadata (not made by train.py).
+    """
+    model = nn.load(path)
+    meta = model.metadata.get(METADATA_KEY) if isinstance(model.metadata, dict) else None
+    try:
+        kind, alphabet = meta["kind"], meta["alphabet"]
+        shape = (meta["input"]["height"], meta["input"]["width"])
+        ok = kind in MODEL_KINDS and isinstance(alphabet, str) and len(alphabet) >= 2
+    except (TypeError, KeyError):
+        ok = False
+    if not ok:
+        raise nn.ModelFileError(f"{path}: not a number-reader model (no valid '{METADATA_KEY}' "
+                                "metadata; make one with train.py)")
+    if tuple(shape) != STRIP_SHAPE:
+        raise nn.ModelFileError(f"{path}: expects {shape[0]} x {shape[1]} input; this reader "
+                                f"knows only {STRIP_SHAPE[0]} x {STRIP_SHAPE[1]}")
+    return model, meta

@@ -1,0 +1,136 @@
+"""Any image Pillow reads -> the reader's input: a 28 x 140 grey strip, white ink on black.
+
+The model was trained on strips like the ones ``data.make_strips`` draws:
+black background (0), white ink (up to 255), characters about 16-20 px tall
+in a 28 px high strip. An image from elsewhere (a scan, a photo, a drawing)
+is brought to that form in six steps:
+
+1. **Open safely.** The header is read first; an image of more than
+   ``MAX_PIXELS`` pixels is refused before it is decoded (a small file can
+   declare a huge image: a "decompression bomb"). EXIF rotation is applied,
+   the first frame of an animation is used, and transparency is laid on white.
+2. **Grey.** Colour becomes luminance (Pillow's "L" conversion).
+3. **Ink is white.** The background is taken to be the median of the border
+   pixels; if it is light (> 127), the image is inverted.
+4. **Background black, ink bright.** The background level is subtracted and
+   the brightest ink (its 99.5th percentile) is stretched to 255.
+5. **Crop to the ink**, the bounding box of pixels above 30 % of full ink (the
+   whole image if there is none).
+6. **Fit by aspect ratio with padding.** The crop is scaled, keeping its
+   aspect ratio, to be ``INK_HEIGHT`` (20) px tall, like an MNIST digit, or
+   less if it would then be wider than the strip; it is centred on a black
+   28 x 140 canvas.
+
+So a number written dark on light paper, in any size, reads like the training
+strips; a number much wider than five characters is shrunk to fit. An image
+that is already 28 x 140 is taken to be a strip and only inverted if needed.
+"""
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from reader.cli import UserError
+
+HEIGHT, WIDTH = 28, 140
+INK_HEIGHT = 20                   # px: MNIST digits are drawn in a 20 x 20 box
+MAX_PIXELS = 40_000_000           # refuse larger images before decoding them
+INK_FRACTION = 0.3
+
+
+def open_grey(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode an image file into grey levels (H, W) float32 in [0, 255]; UserError if unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise UserError(f"{path}: image is {width} x {height} = {width * height:,} "
+                                    f"pixels, more than the limit of {max_pixels:,}")
+                image.seek(0)
+                image = ImageOps.exif_transpose(image)
+                if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                    rgba = image.convert("RGBA")
+                    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                    image = Image.alpha_composite(white, rgba)
+                grey = np.asarray(image.convert("L"), dtype=np.float32)      # (H, W)
+    except UserError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise UserError(f"{path}: image too large to decode safely ({err})") from None
+    except UnidentifiedImageError:
+        raise UserError(f"{path}: not an image Pillow can read") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as err:
+        raise UserError(f"{path}: damaged or unreadable image ({err})") from None
+    if grey.size == 0:
+        raise UserError(f"{path}: the image has no pixels")
+    return grey
+
+
+def background_level(grey: np.ndarray) -> float:
+    """The median of the border pixels of (H, W) grey levels."""
+    return float(np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])))
+
+
+def is_light_background(grey: np.ndarray) -> bool:
+    return background_level(grey) > 127
+
+
+def white_on_black(grey: np.ndarray) -> np.ndarray:
+    """(H, W) grey levels -> (H, W) float32 in [0, 1]: background 0, ink up to 1."""
+    background = background_level(grey)
+    if background > 127:
+        grey, background = 255.0 - grey, 255.0 - background
+    ink = np.clip(grey - background, 0, None)
+    top = float(np.percentile(ink, 99.5))
+    if top <= 1e-6:
+        top = float(ink.max())
+    return ink / top if top > 1e-6 else np.zeros_like(ink)
+
+
+def ink_box(ink: np.ndarray, fraction: float = INK_FRACTION) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the pixels above ``fraction`` (everything if none)."""
+    mask = ink > fraction
+    if not mask.any():
+        return 0, ink.shape[0], 0, ink.shape[1]
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+
+
+def fit_to_strip(ink: np.ndarray, height: int = HEIGHT, width: int = WIDTH,
+                 ink_height: int = INK_HEIGHT) -> np.ndarray:
+    """Scale (h, w) ink in [0, 1], keeping its aspect ratio, and centre it on a (28, 140) canvas."""
+    h, w = ink.shape
+    scale = min(ink_height / h, (width - 2) / w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    picture = Image.fromarray((ink * 255).astype(np.float32), mode="F")
+    resized = np.asarray(picture.resize((new_w, new_h), Image.Resampling.LANCZOS,
+                                        reducing_gap=3.0))
+    canvas = np.zeros((height, width), np.float32)
+    top, left = (height - new_h) // 2, (width - new_w) // 2
+    canvas[top:top + new_h, left:left + new_w] = resized
+    return np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
+
+
+def load_strip(path: str | os.PathLike, height: int = HEIGHT, width: int = WIDTH) -> np.ndarray:
+    """An image file -> the model's input strip (height, width) uint8, white ink on black.
+
+    An image that already has the model's size is taken as a strip and kept as
+    it is, only inverted if its background is light (so the canonical slots of
+    a strip saved by data.make_strips stay where they are).
+    """
+    grey = open_grey(path)
+    if grey.shape == (height, width):
+        if is_light_background(grey):
+            grey = 255.0 - grey
+        return np.clip(np.rint(grey), 0, 255).astype(np.uint8)
+    ink = white_on_black(grey)
+    top, bottom, left, right = ink_box(ink)
+    return fit_to_strip(ink[top:bottom, left:right], height, width)

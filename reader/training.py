@@ -1,0 +1,261 @@
+"""The training loop: batches, steps, validation, checkpoints, and the run folder.
+
+A run folder holds
+
+    config.json      the configuration (also inside every checkpoint)
+    checkpoint.npz   model + optimizer state + where the loop is, rewritten atomically
+    model.npz        the trained reader (no optimizer state), written at the end
+    metrics.json     test measures per layout, validation history, timings
+    train.log        one line per event, appended across resumes
+    curves.png, samples.png, mistakes.png
+
+**Resuming reproduces the uninterrupted run exactly.** Everything random in a
+step is a function of (seed, epoch, step): the batch (data.StripStream /
+reader.tasks.MixedStream) and the dropout masks (every Dropout layer gets
+``default_rng([seed, epoch, step, k])`` before the step). A checkpoint stores
+the weights, batch-norm running averages, Adam's moments and step count (which
+also fixes the learning-rate schedule), the next (epoch, step), and the
+per-step loss history. So the (epoch, step) pair *is* the random state, and a
+run killed at any point and resumed from its last checkpoint computes the
+same numbers as one that never stopped; at most ``checkpoint_every`` steps are
+done twice.
+"""
+
+import dataclasses
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import nn
+from reader import plots
+from reader.evaluate import evaluate, reader_metadata
+from reader.losses import strip_loss, tower_loss
+from reader.models import MAX_LENGTH, build, logits, softmax, to_input, tower_probabilities
+from reader.progress import Log, ProgressBar, format_duration
+from reader.tasks import TEST_SEED, VALIDATION_SEED, TrainStrips, fixed_strips, get_task, load_pools
+
+STATE_KEY = "train/state"
+
+
+@dataclass
+class Config:
+    """Everything that determines a run's numbers (the data folder does not)."""
+
+    task: str = "mnist-strips"
+    layout: str = "mixed"
+    model: str = "strip"
+    epochs: int = 16
+    steps_per_epoch: int = 500
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 5e-5
+    seed: int = 0
+    checkpoint_every: int = 100
+    validation_count: int = 1000       # strips per layout, checked after every epoch
+    test_count: int = 10_000           # strips per layout, measured at the end
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+
+def make_optimizer(model: nn.Model, cfg: Config) -> nn.Adam:
+    """Adam with a linear warm-up (5 % of the steps) and a cosine decay to zero."""
+    warmup = max(1, min(500, cfg.total_steps // 20))
+    schedule = nn.WarmupCosine(cfg.lr, warmup, max(cfg.total_steps, warmup + 1))
+    return nn.Adam(model, schedule, weight_decay=cfg.weight_decay)
+
+
+def dropout_layers(model: nn.Model) -> list[nn.Dropout]:
+    parts = [model] if isinstance(model, nn.Sequential) else [model.trunk, *model.heads]
+    return [layer for part in parts for layer in part.layers if isinstance(layer, nn.Dropout)]
+
+
+def train_step(model: nn.Model, kind: str, optimizer: nn.Optimizer, strips: np.ndarray,
+               labels: np.ndarray, blank: int) -> tuple[float, float]:
+    """One update on a batch; returns (loss, fraction of the batch read exactly right)."""
+    x = to_input(strips, kind)                                         # (B, 1, 28, 140)
+    out = logits(model, kind, x, training=True)
+    if kind == "tower":
+        loss, grad = tower_loss(out, labels)                           # grad (B, 5, C + 1)
+        model.backward(grad.reshape(-1, grad.shape[-1]), input_grad=False)
+        length_p, char_p = tower_probabilities(softmax(out.astype(np.float64)))
+        lengths, chars = length_p.argmax(1) + 1, char_p.argmax(2)
+    else:
+        loss, grads = strip_loss(out, labels, blank)
+        model.backward(grads, input_grad=False)
+        lengths = out[0].argmax(1) + 1
+        chars = np.stack([z.argmax(1) for z in out[1:]], axis=1)       # (B, 5)
+    optimizer.step()
+    pred = np.where(np.arange(MAX_LENGTH) < lengths[:, None], chars, blank)
+    return loss, float(np.mean(np.all(pred == labels, axis=1)))
+
+
+@dataclass
+class State:
+    """Where the loop is: the next step to run, and what happened so far."""
+
+    epoch: int = 0
+    step: int = 0
+    seconds: float = 0.0                       # training time so far, over all sessions
+    validation: list[dict] = dataclasses.field(default_factory=list)
+    losses: list[float] = dataclasses.field(default_factory=list)       # one per step
+    accuracies: list[float] = dataclasses.field(default_factory=list)
+
+    def done(self, cfg: Config) -> int:
+        return self.epoch * cfg.steps_per_epoch + self.step
+
+
+def save_checkpoint(path: Path, model: nn.Model, optimizer: nn.Optimizer, state: State,
+                    metadata: dict) -> None:
+    extra = optimizer.state_dict()
+    extra[STATE_KEY] = np.array(json.dumps({
+        "epoch": state.epoch, "step": state.step, "seconds": state.seconds,
+        "validation": state.validation}))
+    extra["train/losses"] = np.array(state.losses, np.float64)
+    extra["train/accuracies"] = np.array(state.accuracies, np.float64)
+    nn.save(model, path, metadata, extra=extra)
+
+
+def load_checkpoint(path: Path) -> tuple[nn.Model, dict, State, Config]:
+    """(model, optimizer arrays, state, config) from a checkpoint; ModelFileError if damaged."""
+    model, arrays = nn.load(path, return_arrays=True)
+    try:
+        saved = json.loads(str(arrays[STATE_KEY]))
+        cfg = Config(**model.metadata["reader"]["config"])
+        state = State(saved["epoch"], saved["step"], saved["seconds"], saved["validation"],
+                      arrays["train/losses"].tolist(), arrays["train/accuracies"].tolist())
+        if "optimizer/step_count" not in arrays:
+            raise KeyError("optimizer/step_count")
+    except (KeyError, TypeError, ValueError) as err:
+        raise nn.ModelFileError(f"{path}: not a training checkpoint ({err!r} missing or bad)"
+                                ) from None
+    return model, arrays, state, cfg
+
+
+def validate(model: nn.Model, kind: str, sets: dict, blank: int) -> dict[str, float]:
+    """Sequence and per-character accuracy on every validation layout."""
+    out = {}
+    for layout, (strips, labels) in sets.items():
+        summary, _ = evaluate(model, kind, strips, labels, blank)
+        out[f"{layout}_sequence"] = summary["sequence_accuracy"]
+        out[f"{layout}_char"] = summary["per_char_accuracy"]
+    return out
+
+
+def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool = False,
+          stop_after: int | None = None, command: str = "") -> dict[str, Any]:
+    """Train (or resume) the run in ``run_dir``; return its metrics (or a 'stopped' status).
+
+    ``stop_after`` ends this session after that many steps, with a checkpoint:
+    for splitting a long run, and for testing that resuming is exact.
+    """
+    task = get_task(cfg.task)
+    blank = len(task.alphabet)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = Log(run_dir / "train.log", echo=sys.stderr)
+    checkpoint = run_dir / "checkpoint.npz"
+    pools = load_pools(task, data_dir)                                 # DataError if missing
+
+    if resume:
+        model, arrays, state, cfg = load_checkpoint(checkpoint)
+        optimizer = make_optimizer(model, cfg)
+        optimizer.load_state_dict(arrays)
+        metadata = model.metadata
+        log(f"resumed at epoch {state.epoch} step {state.step}: {command}")
+    else:
+        model = build(cfg.model, num_classes=len(task.alphabet), seed=cfg.seed)
+        optimizer = make_optimizer(model, cfg)
+        state = State()
+        metadata = reader_metadata(cfg.model, cfg.task, task.alphabet,
+                                   dataclasses.asdict(cfg), command)
+        (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
+        log(f"started: {command}")
+        log(f"config {json.dumps(dataclasses.asdict(cfg))}; {model.num_parameters():,} parameters")
+
+    stream = TrainStrips(pools.train, cfg.layout, cfg.batch_size, cfg.steps_per_epoch, cfg.seed)
+    val_sets = fixed_strips(pools.validation, cfg.validation_count, VALIDATION_SEED)
+    dropouts = dropout_layers(model)
+    bar = ProgressBar(cfg.total_steps, cfg.batch_size)
+    steps_this_session = 0
+    session_start, seconds_at_start = time.perf_counter(), state.seconds
+
+    while state.epoch < cfg.epochs:
+        for step in range(state.step, cfg.steps_per_epoch):
+            strips, labels = stream.batch(state.epoch, step)
+            for k, layer in enumerate(dropouts):
+                layer.rng = np.random.default_rng([cfg.seed, state.epoch, step, k])
+            loss, acc = train_step(model, cfg.model, optimizer, strips, labels, blank)
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss} at epoch {state.epoch} step {step}"
+                                         f"; try a smaller --lr than {cfg.lr}")
+            state.losses.append(loss)
+            state.accuracies.append(acc)
+            state.step = step + 1
+            state.seconds = seconds_at_start + time.perf_counter() - session_start
+            steps_this_session += 1
+            bar.update(state.done(cfg), state.epoch, cfg.epochs, state.step,
+                       cfg.steps_per_epoch, float(np.mean(state.losses[-50:])),
+                       float(np.mean(state.accuracies[-50:])))
+            stopping = stop_after is not None and steps_this_session >= stop_after
+            if state.step % cfg.checkpoint_every == 0 or stopping:
+                save_checkpoint(checkpoint, model, optimizer, state, metadata)
+            if stopping:
+                bar.pause()
+                log(f"stopped after {steps_this_session} steps at epoch {state.epoch} "
+                    f"step {state.step}")
+                return {"status": "stopped", "epoch": state.epoch, "step": state.step}
+        bar.pause()
+        val = validate(model, cfg.model, val_sets, blank)
+        state.validation.append({"epoch": state.epoch + 1, "step": state.done(cfg), **val})
+        log(f"epoch {state.epoch + 1}/{cfg.epochs} "
+            f"train loss {np.mean(state.losses[-cfg.steps_per_epoch:]):.4f}  validation "
+            + "  ".join(f"{k} {100 * v:.2f}%" for k, v in val.items())
+            + f"  ({format_duration(state.seconds)} so far)")
+        state.epoch, state.step = state.epoch + 1, 0
+        state.seconds = seconds_at_start + time.perf_counter() - session_start
+        save_checkpoint(checkpoint, model, optimizer, state, metadata)
+
+    return finish(model, cfg, state, pools, run_dir, metadata, log)
+
+
+def finish(model: nn.Model, cfg: Config, state: State, pools, run_dir: Path, metadata: dict,
+           log: Log) -> dict[str, Any]:
+    """Save model.npz, measure on the test strips, write metrics.json and the pictures."""
+    task = get_task(cfg.task)
+    blank = len(task.alphabet)
+    nn.save(model, run_dir / "model.npz", metadata)
+    start = time.perf_counter()
+    test_sets = fixed_strips(pools.test, cfg.test_count, TEST_SEED)
+    results, readings = {}, {}
+    for layout, (strips, labels) in test_sets.items():
+        results[layout], readings[layout] = evaluate(model, cfg.model, strips, labels, blank)
+    eval_seconds = time.perf_counter() - start
+    metrics = {
+        "task": cfg.task, "model": cfg.model, "config": dataclasses.asdict(cfg),
+        "command": metadata["reader"]["command"],
+        "parameters": model.num_parameters(),
+        "train_seconds": state.seconds,
+        "train_images_per_second": cfg.total_steps * cfg.batch_size / max(state.seconds, 1e-9),
+        "test_seconds": eval_seconds,
+        "test_seed": TEST_SEED,
+        "test": results,
+        "validation_history": state.validation,
+        "final_train_loss": float(np.mean(state.losses[-100:])),
+    }
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    plots.training_curves(state.losses, state.accuracies, state.validation,
+                          cfg.steps_per_epoch, run_dir / "curves.png")
+    both = [(layout, *test_sets[layout], readings[layout]) for layout in test_sets]
+    plots.sample_readings(both, task.alphabet, run_dir / "samples.png")
+    plots.worst_mistakes(both, task.alphabet, run_dir / "mistakes.png")
+    log("test " + "  ".join(
+        f"{layout}: sequence {100 * r['sequence_accuracy']:.2f}% "
+        f"per-char {100 * r['per_char_accuracy']:.2f}%" for layout, r in results.items())
+        + f"  (training {format_duration(state.seconds)})")
+    return metrics

@@ -1,0 +1,82 @@
+"""The two readers (reader.models), their losses (reader.losses) and model files."""
+
+import numpy as np
+import pytest
+from reader_fixtures import save_untrained_reader
+
+import nn
+from reader.evaluate import load_reader, read_strips
+from reader.losses import strip_loss, tower_loss
+from reader.models import build, logits, to_input, to_tiles
+
+B = 10
+
+
+def test_to_tiles_cuts_the_five_slots_in_order():
+    x = np.arange(2 * 28 * 140, dtype=np.float32).reshape(2, 1, 28, 140)
+    tiles = to_tiles(x)
+    assert tiles.shape == (10, 1, 28, 28)
+    assert np.array_equal(tiles[5 + 3, 0], x[1, 0, :, 84:112])     # strip 1, slot 3
+
+
+@pytest.mark.parametrize("kind", ["strip", "tower"])
+def test_output_shapes(kind):
+    model = build(kind, num_classes=10, seed=1)
+    x = to_input(np.zeros((3, 28, 140), np.uint8))
+    out = logits(model, kind, x)
+    if kind == "tower":
+        assert out.shape == (3, 5, 11)
+    else:
+        assert [z.shape for z in out] == [(3, 5)] + [(3, 10)] * 5
+
+
+def numeric_grad(f, z, eps=1e-5):
+    g = np.zeros_like(z)
+    for idx in np.ndindex(z.shape):
+        old = z[idx]
+        z[idx] = old + eps
+        up = f()
+        z[idx] = old - eps
+        down = f()
+        z[idx] = old
+        g[idx] = (up - down) / (2 * eps)
+    return g
+
+
+def test_strip_loss_gradient_and_masking():
+    rng = np.random.default_rng(0)
+    labels = np.array([[3, B, B, B, B], [1, 2, 3, 4, 5], [7, 7, B, B, B]])
+    outputs = [rng.normal(size=(3, 5))] + [rng.normal(size=(3, 10)) for _ in range(5)]
+    loss, grads = strip_loss(outputs, labels, B)
+    for k in range(6):
+        expected = numeric_grad(lambda: strip_loss(outputs, labels, B)[0], outputs[k])
+        assert np.allclose(grads[k], expected, atol=1e-6), k
+    # positions past the length get no gradient: strip 0 uses only character head 1
+    assert np.all(grads[2][0] == 0) and np.all(grads[5][2] == 0)
+    assert loss > 0
+
+
+def test_tower_loss_gradient():
+    rng = np.random.default_rng(1)
+    labels = np.array([[3, B, B, B, B], [1, 2, 3, 4, 5]])
+    z = rng.normal(size=(2, 5, 11))
+    loss, grad = tower_loss(z, labels)
+    assert np.allclose(grad, numeric_grad(lambda: tower_loss(z, labels)[0], z), atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["strip", "tower"])
+def test_saved_reader_reads_the_same_after_loading(tmp_path, kind):
+    path = save_untrained_reader(tmp_path / "m.npz", kind)
+    model, meta = load_reader(path)
+    assert meta["kind"] == kind and meta["input"]["width"] == 140
+    strips = np.random.default_rng(2).integers(0, 256, (4, 28, 140), dtype=np.uint8)
+    fresh = read_strips(build(kind, seed=0), kind, strips, B)
+    loaded = read_strips(model, kind, strips, B)
+    assert np.array_equal(fresh.labels, loaded.labels)
+    assert np.allclose(fresh.confidence, loaded.confidence)
+
+
+def test_a_model_file_without_reader_metadata_is_refused(tmp_path):
+    nn.save(nn.Sequential([nn.Flatten()]), tmp_path / "plain.npz")
+    with pytest.raises(nn.ModelFileError, match="plain.npz: not a number-reader model"):
+        load_reader(tmp_path / "plain.npz")

@@ -1,0 +1,95 @@
+"""Images from elsewhere -> the reader's 28 x 140 white-on-black input (reader.preprocess)."""
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from reader.cli import UserError
+from reader.preprocess import load_strip, open_grey
+
+
+def dark_number_on_paper(width=600, height=200) -> np.ndarray:
+    """A light page with two dark bars, 120 px tall, as an (H, W) uint8 picture."""
+    page = np.full((height, width), 230, np.uint8)
+    page[40:160, 200:230] = 20
+    page[40:160, 330:360] = 20
+    return page
+
+
+def test_dark_ink_on_light_paper_is_inverted_and_fitted(tmp_path):
+    Image.fromarray(dark_number_on_paper()).save(tmp_path / "page.jpg", quality=95)
+    strip = load_strip(tmp_path / "page.jpg")
+    assert strip.shape == (28, 140) and strip.dtype == np.uint8
+    assert strip[0].max() < 40 and strip[:, 0].max() < 40      # background black
+    rows = np.flatnonzero(strip.max(axis=1) > 128)
+    assert 17 <= len(rows) <= 21                                 # ink about 20 px tall
+    cols = np.flatnonzero(strip.max(axis=0) > 128)
+    assert abs((cols[0] + cols[-1]) / 2 - 70) <= 2               # centred
+
+
+def test_a_strip_of_the_model_size_is_kept_as_it_is(tmp_path):
+    strip = np.zeros((28, 140), np.uint8)
+    strip[5:20, 3:10] = 200
+    Image.fromarray(strip).save(tmp_path / "s.png")
+    assert np.array_equal(load_strip(tmp_path / "s.png"), strip)
+    Image.fromarray(255 - strip).save(tmp_path / "inverted.png")
+    assert np.array_equal(load_strip(tmp_path / "inverted.png"), strip)
+
+
+def test_transparent_and_colour_images(tmp_path):
+    rgba = np.zeros((100, 300, 4), np.uint8)                     # transparent background
+    rgba[20:80, 100:120] = (200, 0, 0, 255)                      # an opaque red bar
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "t.png")
+    strip = load_strip(tmp_path / "t.png")
+    assert strip[0].max() < 40 and strip.max() > 200
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"this is not an image\n", "not an image Pillow can read"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "not an image Pillow can read"),
+])
+def test_unreadable_files_name_the_file(tmp_path, content, message):
+    path = tmp_path / "bad.png"
+    path.write_bytes(content)
+    with pytest.raises(UserError, match=f"bad.png: {message}"):
+        load_strip(path)
+
+
+def test_truncated_image_names_the_file(tmp_path):
+    Image.fromarray(dark_number_on_paper()).save(tmp_path / "full.png")
+    data = (tmp_path / "full.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError, match="cut.png: damaged or unreadable image"):
+        load_strip(tmp_path / "cut.png")
+
+
+def test_missing_file():
+    with pytest.raises(UserError, match="nowhere.png: no such file"):
+        load_strip("nowhere.png")
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares width x height pixels but holds no image data (a bomb's header)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def test_huge_declared_size_is_refused_before_decoding(tmp_path):
+    (tmp_path / "bomb.png").write_bytes(png_header_only(100_000, 100_000))
+    with pytest.raises(UserError, match="bomb.png: image too large"):
+        open_grey(tmp_path / "bomb.png")
+    (tmp_path / "big.png").write_bytes(png_header_only(10_000, 5_000))   # below Pillow's limit
+    with pytest.raises(UserError, match="big.png: image is 10000 x 5000 = 50,000,000 pixels"):
+        open_grey(tmp_path / "big.png")
+
+
+def test_pixel_limit_is_a_parameter(tmp_path):
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(tmp_path / "small.png")
+    with pytest.raises(UserError, match="more than the limit of 100"):
+        open_grey(tmp_path / "small.png", max_pixels=100)

@@ -1,0 +1,71 @@
+"""Tasks, training batches and the training loop, in-process on tiny data (reader.tasks,
+reader.training)."""
+
+import numpy as np
+import pytest
+from reader_fixtures import write_tiny_mnist
+
+from data import DataError
+from nn.serialize import model_arrays
+from reader.tasks import TrainStrips, fixed_strips, get_task, load_pools
+from reader.training import Config, load_checkpoint, train
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    return write_tiny_mnist(tmp_path_factory.mktemp("data"))
+
+
+def test_pools_are_split_without_overlap(tiny_data):
+    pools = load_pools(get_task("mnist-strips"), tiny_data)
+    assert (len(pools.train), len(pools.validation), len(pools.test)) == (100, 20, 40)
+
+
+def test_missing_data_is_a_data_error_naming_the_file_not_a_download(tmp_path):
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz"):
+        load_pools(get_task("mnist-strips"), tmp_path)
+
+
+@pytest.mark.parametrize("layout", ["canonical", "free", "mixed"])
+def test_batches_are_a_function_of_seed_epoch_and_step(tiny_data, layout):
+    pool = load_pools(get_task("mnist-strips"), tiny_data).train
+    a = TrainStrips(pool, layout, 8, 5, seed=3)
+    b = TrainStrips(pool, layout, 8, 5, seed=3)
+    s1, l1 = a.batch(2, 4)
+    a.batch(0, 0)                                    # order of calls does not matter
+    s2, l2 = b.batch(2, 4)
+    assert np.array_equal(s1, s2) and np.array_equal(l1, l2)
+    assert s1.shape == (8, 28, 140) and l1.shape == (8, 5)
+    assert not np.array_equal(s1, a.batch(2, 3)[0])
+
+
+def test_mixed_batches_are_half_canonical(tiny_data):
+    pool = load_pools(get_task("mnist-strips"), tiny_data).train
+    strips, labels = TrainStrips(pool, "mixed", 40, 1, seed=0).batch(0, 0)
+    lengths = (labels != 10).sum(axis=1)
+    # canonical strips are black after their length's slots
+    for strip, n in zip(strips[:20], lengths[:20], strict=True):
+        assert n == 5 or strip[:, 28 * n:].max() == 0
+
+
+def test_fixed_strips_do_not_depend_on_anything_but_the_seed(tiny_data):
+    pool = load_pools(get_task("mnist-strips"), tiny_data).test
+    a, b = fixed_strips(pool, 10, 5), fixed_strips(pool, 10, 5)
+    assert set(a) == {"canonical", "free"}
+    assert all(np.array_equal(a[k][0], b[k][0]) for k in a)
+
+
+def test_stop_and_resume_in_process_matches_one_run(tiny_data, tmp_path):
+    cfg = Config(epochs=2, steps_per_epoch=3, batch_size=8, validation_count=10,
+                 test_count=10, checkpoint_every=2)
+    whole = train(cfg, tmp_path / "whole", tiny_data)
+    assert train(cfg, tmp_path / "split", tiny_data, stop_after=4)["status"] == "stopped"
+    split = train(cfg, tmp_path / "split", tiny_data, resume=True)
+    assert whole["test"] == split["test"]
+    m1, a1, s1, _ = load_checkpoint(tmp_path / "whole" / "checkpoint.npz")
+    m2, a2, s2, _ = load_checkpoint(tmp_path / "split" / "checkpoint.npz")
+    assert s1.losses == s2.losses and s1.validation == s2.validation
+    w1, w2 = model_arrays(m1), model_arrays(m2)                 # weights and BN averages
+    assert w1.keys() == w2.keys() and all(np.array_equal(w1[k], w2[k]) for k in w1)
+    optimizer = [k for k in a1 if k.startswith("optimizer/")]  # Adam's moments, step count
+    assert optimizer and all(np.array_equal(a1[k], a2[k]) for k in optimizer)
