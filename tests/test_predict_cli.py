@@ -1,0 +1,130 @@
+"""predict.py on PNG files the tests write, its output formats, and bad input."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from reader_fixtures import ROOT, assert_one_line_error, run_cli, save_untrained_reader
+
+import nn
+import predict
+
+SHIPPED = ROOT / "models" / "mnist-strips.npz"
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    return save_untrained_reader(tmp_path_factory.mktemp("model") / "reader.npz")
+
+
+def write_png(path: Path, seed: int = 0, size=(28, 140)) -> Path:
+    pixels = np.zeros(size, np.uint8)
+    pixels[4:24, 10:20] = 255
+    pixels[4:24, 40 + seed:50 + seed] = 200
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def call(capsys, *argv):
+    """predict.main in this process: (exit status, stdout, stderr)."""
+    try:
+        status = predict.main(list(argv))
+    except SystemExit as done:
+        status = done.code
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def test_one_tab_separated_line_per_image(capsys, model_file, tmp_path):
+    a = write_png(tmp_path / "a.png", 0)
+    b = write_png(tmp_path / "b.png", 30, size=(200, 900))      # any size is fitted
+    status, out, err = call(capsys, "--model", str(model_file), str(a), str(b))
+    assert status == 0 and err == ""
+    lines = out.strip().split("\n")
+    assert len(lines) == 2
+    for line, path in zip(lines, (a, b), strict=True):
+        name, number, confidence = line.split("\t")
+        assert name == str(path)
+        assert 1 <= len(number) <= 5 and number.isdigit()
+        assert 0 <= float(confidence) <= 1
+
+
+def test_json_output(capsys, model_file, tmp_path):
+    a = write_png(tmp_path / "a.png")
+    status, out, _ = call(capsys, "--model", str(model_file), "--json", str(a))
+    results = json.loads(out)
+    assert status == 0 and results[0]["path"] == str(a)
+    assert set(results[0]) == {"path", "number", "confidence"}
+
+
+def test_bad_images_are_named_and_the_good_ones_still_read(capsys, model_file, tmp_path):
+    good = write_png(tmp_path / "good.png")
+    text = tmp_path / "notes.txt"
+    text.write_text("not an image")
+    status, out, err = call(capsys, "--model", str(model_file), str(good), str(text),
+                            str(tmp_path / "missing.png"))
+    assert status == 2
+    assert out.startswith(str(good) + "\t")
+    lines = err.strip().split("\n")
+    assert len(lines) == 2 and "Traceback" not in err
+    assert "notes.txt: not an image Pillow can read" in lines[0]
+    assert "missing.png: no such file" in lines[1]
+
+
+@pytest.mark.parametrize("content, needle", [
+    (None, "no such file"),
+    (b"garbage", "not a model file (not an .npz archive)"),
+    ("plain", "not a number-reader model"),
+])
+def test_missing_or_damaged_model(capsys, tmp_path, content, needle):
+    path = tmp_path / "model.npz"
+    if content == "plain":
+        nn.save(nn.Sequential([nn.Flatten()]), path)
+    elif content is not None:
+        path.write_bytes(content)
+    status, out, err = call(capsys, "--model", str(path), str(write_png(tmp_path / "a.png")))
+    assert status == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "model.npz" in err and needle in err
+
+
+def test_truncated_model_file(capsys, model_file, tmp_path):
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(model_file.read_bytes()[:5000])
+    status, _, err = call(capsys, "--model", str(cut), str(write_png(tmp_path / "a.png")))
+    assert status == 2 and "cut.npz" in err
+
+
+def test_no_images_given(capsys):
+    status, _, err = call(capsys)
+    assert status == 2 and "IMAGE" in err
+
+
+def test_bad_input_through_a_real_process(model_file, tmp_path):
+    assert_one_line_error(run_cli("predict.py", "--model", str(tmp_path / "none.npz"), "x.png"),
+                          "none.npz: no such file")
+    (tmp_path / "x.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated jpeg")
+    result = run_cli("predict.py", "--model", str(model_file), str(tmp_path / "x.jpg"))
+    assert_one_line_error(result, "x.jpg")
+
+
+@pytest.mark.realdata
+def test_the_shipped_model_reads_real_test_strips(capsys, tmp_path):
+    data = os.environ.get("DIGITS_DATA")
+    if not data:
+        pytest.skip("DIGITS_DATA is not set")
+    from reader.tasks import fixed_strips, get_task, load_pools
+    pools = load_pools(get_task("mnist-strips"), data)
+    sets = fixed_strips(pools.test, 10, seed=77)
+    paths, truth = [], []
+    for layout, (strips, labels) in sets.items():
+        for i, (strip, label) in enumerate(zip(strips, labels, strict=True)):
+            paths.append(str(tmp_path / f"{layout}-{i}.png"))
+            Image.fromarray(255 - strip).save(paths[-1])            # dark ink on white paper
+            truth.append("".join(str(c) for c in label if c != 10))
+    status, out, _ = call(capsys, "--model", str(SHIPPED), *paths)
+    read = [line.split("\t")[1] for line in out.strip().split("\n")]
+    assert status == 0
+    assert sum(r == t for r, t in zip(read, truth, strict=True)) >= 18

@@ -1,0 +1,185 @@
+"""train.py end to end on tiny data: the run folder, exact kill-and-resume, bad input."""
+
+import gzip
+import os
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from reader_fixtures import (
+    PYTHON,
+    ROOT,
+    assert_one_line_error,
+    read_json,
+    run_cli,
+    write_tiny_mnist,
+)
+
+import train
+from nn.serialize import read_npz
+from reader.evaluate import load_reader
+
+TINY = ["--epochs", "2", "--steps-per-epoch", "4", "--batch-size", "8",
+        "--validation-count", "10", "--test-count", "20"]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    return write_tiny_mnist(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def whole_run(tiny_data, tmp_path_factory):
+    """One uninterrupted tiny run, shared by the tests below."""
+    out = tmp_path_factory.mktemp("runs") / "whole"
+    result = run_cli("train.py", *TINY, "--data-dir", str(tiny_data), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+def weights(path):
+    """All arrays of a model file except the JSON header."""
+    return {k: v for k, v in read_npz(path).items() if k != "__architecture__"}
+
+
+def same_weights(a, b) -> bool:
+    wa, wb = weights(a), weights(b)
+    return wa.keys() == wb.keys() and all(np.array_equal(wa[k], wb[k]) for k in wa)
+
+
+def test_a_tiny_run_writes_the_whole_run_folder(whole_run):
+    out, result = whole_run
+    for name in ("model.npz", "checkpoint.npz", "metrics.json", "train.log", "config.json",
+                 "curves.png", "samples.png", "mistakes.png"):
+        assert (out / name).is_file(), name
+    metrics = read_json(out / "metrics.json")
+    for layout in ("canonical", "free"):
+        m = metrics["test"][layout]
+        assert m["count"] == 20
+        assert 0 <= m["sequence_accuracy"] <= m["per_char_accuracy"] <= 1
+        assert set(m) >= {"length_accuracy", "accuracy_by_length", "confusion"}
+        assert np.array(m["confusion"]).shape == (11, 11)
+    model, meta = load_reader(out / "model.npz")
+    assert meta["kind"] == "strip" and meta["task"] == "mnist-strips"
+    assert "train.py" in meta["command"]
+    assert "canonical sequence" in result.stdout
+    assert "epoch 2/2" in (out / "train.log").read_text()
+
+
+def test_stop_and_resume_equals_the_uninterrupted_run(whole_run, tiny_data, tmp_path):
+    whole, _ = whole_run
+    out = tmp_path / "split"
+    first = run_cli("train.py", *TINY, "--data-dir", str(tiny_data), "--out", str(out),
+                    "--stop-after", "3", "--checkpoint-every", "2")
+    assert first.returncode == 0 and "--resume" in first.stdout
+    assert not (out / "model.npz").exists()
+    second = run_cli("train.py", "--resume", str(out), "--data-dir", str(tiny_data))
+    assert second.returncode == 0, second.stderr
+    assert same_weights(whole / "model.npz", out / "model.npz")
+    a, b = read_json(whole / "metrics.json"), read_json(out / "metrics.json")
+    assert a["test"] == b["test"] and a["validation_history"] == b["validation_history"]
+
+
+def test_killed_and_resumed_equals_the_uninterrupted_run(whole_run, tiny_data, tmp_path):
+    whole, _ = whole_run
+    out = tmp_path / "killed"
+    env = {k: v for k, v in os.environ.items() if k != "DIGITS_DATA"}
+    proc = subprocess.Popen([PYTHON, "train.py", *TINY, "--data-dir", str(tiny_data),
+                             "--out", str(out), "--checkpoint-every", "1"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not (out / "checkpoint.npz").exists() and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)                 # no chance to clean up
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL and not (out / "model.npz").exists()
+    result = run_cli("train.py", "--resume", str(out), "--data-dir", str(tiny_data))
+    assert result.returncode == 0, result.stderr
+    assert same_weights(whole / "model.npz", out / "model.npz")
+
+
+# ------------------------------------------------------------------ bad input
+
+def call(capsys, *argv):
+    """Run train.main in this process; return (exit status, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(list(argv))
+    return exit_info.value.code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--epochs", "-3"], "argument --epochs: must be a whole number >= 1, got '-3'"),
+    (["--batch-size", "0"], "argument --batch-size: must be a whole number >= 1, got '0'"),
+    (["--steps-per-epoch", "x"], "argument --steps-per-epoch"),
+    (["--lr", "0"], "argument --lr: must be a number > 0"),
+    (["--lr", "nan"], "argument --lr: must be a number > 0"),
+    (["--seed", "-1"], "argument --seed"),
+    (["--task", "svhn"], "argument --task: invalid choice"),
+    (["--layout", "diagonal"], "argument --layout: invalid choice"),
+])
+def test_bad_option_values(capsys, argv, needle):
+    status, err = call(capsys, *argv)
+    assert status == 2 and len(err.strip().splitlines()) == 1 and needle in err
+
+
+def test_missing_data_names_the_file(capsys, tmp_path):
+    status, err = call(capsys, "--data-dir", str(tmp_path / "empty"), "--out",
+                       str(tmp_path / "run"))
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "train-images-idx3-ubyte.gz" in err and "put" in err
+
+
+def test_corrupt_data_names_the_file(capsys, tmp_path):
+    data = write_tiny_mnist(tmp_path / "data")
+    path = data / "mnist" / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:200])                     # truncated download
+    status, err = call(capsys, *TINY, "--data-dir", str(data), "--out", str(tmp_path / "r"))
+    assert status == 2 and "t10k-images-idx3-ubyte.gz" in err
+    wrong = data / "mnist" / "train-labels-idx1-ubyte.gz"
+    wrong.write_bytes(gzip.compress(b"\x00\x00\x08\x03" + bytes(100)))   # wrong magic number
+    status, err = call(capsys, *TINY, "--data-dir", str(data), "--out", str(tmp_path / "r"))
+    assert status == 2 and "magic" in err
+
+
+def test_resume_without_a_checkpoint(capsys, tmp_path):
+    status, err = call(capsys, "--resume", str(tmp_path))
+    assert status == 2 and "no checkpoint.npz" in err
+
+
+def test_resume_with_a_damaged_checkpoint(capsys, tmp_path, tiny_data):
+    (tmp_path / "checkpoint.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    status, err = call(capsys, "--resume", str(tmp_path), "--data-dir", str(tiny_data))
+    assert status == 2 and "checkpoint.npz" in err and len(err.strip().splitlines()) == 1
+
+
+def test_resume_refuses_new_settings(capsys, whole_run):
+    out, _ = whole_run
+    status, err = call(capsys, "--resume", str(out), "--epochs", "9")
+    assert status == 2 and "--epochs" in err
+
+
+def test_out_folder_with_a_run_is_not_overwritten(capsys, whole_run):
+    out, _ = whole_run
+    status, err = call(capsys, "--out", str(out))
+    assert status == 2 and "already holds a run" in err
+
+
+def test_bad_input_through_a_real_process(tmp_path):
+    assert_one_line_error(run_cli("train.py", "--epochs", "-3"), "--epochs")
+    assert_one_line_error(run_cli("train.py", "--data-dir", str(tmp_path), "--out",
+                                  str(tmp_path / "r")), "train-images-idx3-ubyte.gz")
+
+
+@pytest.mark.realdata
+def test_a_few_steps_on_real_mnist(tmp_path):
+    data = os.environ.get("DIGITS_DATA")
+    if not data:
+        pytest.skip("DIGITS_DATA is not set")
+    result = run_cli("train.py", "--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "16",
+                     "--validation-count", "50", "--test-count", "50", "--out",
+                     str(tmp_path / "real"), env_extra={"DIGITS_DATA": data})
+    assert result.returncode == 0, result.stderr
+    assert read_json(tmp_path / "real" / "metrics.json")["test"]["canonical"]["count"] == 50

@@ -1,0 +1,120 @@
+"""Train a number reader on synthetic strips and write a run folder.
+
+    python train.py                      # whole-strip model, MNIST strips, both layouts
+    python train.py --model tower --layout canonical --epochs 4
+    python train.py --task notmnist-strips --epochs 6
+    python train.py --resume runs/mnist-strips-strip-mixed-s0-20261123-2200
+
+With no options this is the command that made models/mnist-strips.npz. See
+reader/training.py for what the run folder holds and how resuming works.
+"""
+
+import dataclasses
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import nn
+from data import DataError
+from reader.cli import OneLineParser, fail, positive_float, whole_number
+from reader.models import MODEL_KINDS
+from reader.tasks import TASKS, TRAIN_LAYOUTS
+from reader.training import Config, train
+
+PROG = "train.py"
+DEFAULTS = Config()
+# options that fix a run's numbers; with --resume they come from the checkpoint
+RUN_OPTIONS = ("task", "layout", "model", "epochs", "steps_per_epoch", "batch_size", "lr",
+               "seed", "checkpoint_every", "validation_count", "test_count")
+
+
+def parse_args(argv: list[str]):
+    p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("--task", choices=list(TASKS), help=f"default {DEFAULTS.task}")
+    p.add_argument("--layout", choices=TRAIN_LAYOUTS,
+                   help=f"strip layout (mixed = half of each); default {DEFAULTS.layout}")
+    p.add_argument("--model", choices=MODEL_KINDS,
+                   help=f"strip = whole-strip net with a length head, tower = the notebook's "
+                        f"per-slot net; default {DEFAULTS.model}")
+    p.add_argument("--epochs", type=whole_number(1), help=f"default {DEFAULTS.epochs}")
+    p.add_argument("--steps-per-epoch", type=whole_number(1),
+                   help=f"batches per epoch (fresh strips); default {DEFAULTS.steps_per_epoch}")
+    p.add_argument("--batch-size", type=whole_number(1), help=f"default {DEFAULTS.batch_size}")
+    p.add_argument("--lr", type=positive_float,
+                   help=f"peak Adam learning rate (warm-up then cosine); default {DEFAULTS.lr}")
+    p.add_argument("--seed", type=whole_number(0), help=f"default {DEFAULTS.seed}")
+    p.add_argument("--checkpoint-every", type=whole_number(1),
+                   help=f"steps between checkpoints; default {DEFAULTS.checkpoint_every}")
+    p.add_argument("--validation-count", type=whole_number(1),
+                   help=f"validation strips per layout; default {DEFAULTS.validation_count}")
+    p.add_argument("--test-count", type=whole_number(1),
+                   help=f"test strips per layout; default {DEFAULTS.test_count}")
+    p.add_argument("--data-dir", help="folder holding mnist/ and notmnist/ "
+                                      "(default $DIGITS_DATA, else ~/.cache/digits-data)")
+    p.add_argument("--out", type=Path, help="run folder to create (default runs/NAME-DATE)")
+    p.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                   help="continue the run in RUN_DIR from its last checkpoint")
+    p.add_argument("--stop-after", type=whole_number(1), metavar="STEPS",
+                   help="stop (with a checkpoint) after this many steps; resume later")
+    return p.parse_args(argv)
+
+
+def config_from(args) -> Config:
+    values = {name: getattr(args, name) for name in RUN_OPTIONS}
+    return dataclasses.replace(DEFAULTS, **{k: v for k, v in values.items() if v is not None})
+
+
+def run_dir_for(args, cfg: Config) -> Path:
+    if args.resume is not None:
+        if not (args.resume / "checkpoint.npz").is_file():
+            fail(PROG, f"--resume {args.resume}: no checkpoint.npz in that folder")
+        return args.resume
+    if args.out is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        return Path("runs") / f"{cfg.task}-{cfg.model}-{cfg.layout}-s{cfg.seed}-{stamp}"
+    if (args.out / "checkpoint.npz").exists():
+        fail(PROG, f"--out {args.out}: already holds a run; continue it with --resume {args.out}")
+    if args.out.exists() and not args.out.is_dir():
+        fail(PROG, f"--out {args.out}: exists and is not a folder")
+    return args.out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    cfg = config_from(args)
+    if args.resume is not None:
+        ignored = [f"--{n.replace('_', '-')}" for n in RUN_OPTIONS if getattr(args, n) is not None]
+        if ignored or args.out is not None:
+            fail(PROG, f"--resume takes the run's settings from its checkpoint; "
+                       f"leave out {', '.join(ignored + (['--out'] if args.out else []))}")
+    run_dir = run_dir_for(args, cfg)
+    command = shlex.join(["python", PROG, *argv])
+    try:
+        result = train(cfg, run_dir, args.data_dir, resume=args.resume is not None,
+                       stop_after=args.stop_after, command=command)
+    except (DataError, nn.ModelFileError) as err:
+        fail(PROG, str(err))
+    except OSError as err:
+        fail(PROG, f"{err.filename or run_dir}: {err.strerror or err}")
+    except FloatingPointError as err:                       # the loss diverged
+        fail(PROG, f"--lr {cfg.lr}: {err}")
+    except KeyboardInterrupt:
+        sys.stderr.write(f"\n{PROG}: interrupted; continue with: python {PROG} "
+                         f"--resume {run_dir}\n")
+        return 130
+    if result.get("status") == "stopped":
+        print(f"stopped at epoch {result['epoch']} step {result['step']}; "
+              f"continue with: python {PROG} --resume {run_dir}")
+        return 0
+    for layout, r in result["test"].items():
+        print(f"{layout:9s} sequence {100 * r['sequence_accuracy']:6.2f}%  "
+              f"per-char {100 * r['per_char_accuracy']:6.2f}%  "
+              f"length {100 * r['length_accuracy']:6.2f}%")
+    print(f"run folder: {run_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
