@@ -30,26 +30,13 @@ def test_output_shapes(kind):
         assert [z.shape for z in out] == [(3, 5)] + [(3, 10)] * 5
 
 
-def numeric_grad(f, z, eps=1e-5):
-    g = np.zeros_like(z)
-    for idx in np.ndindex(z.shape):
-        old = z[idx]
-        z[idx] = old + eps
-        up = f()
-        z[idx] = old - eps
-        down = f()
-        z[idx] = old
-        g[idx] = (up - down) / (2 * eps)
-    return g
-
-
 def test_strip_loss_gradient_and_masking():
     rng = np.random.default_rng(0)
     labels = np.array([[3, B, B, B, B], [1, 2, 3, 4, 5], [7, 7, B, B, B]])
     outputs = [rng.normal(size=(3, 5))] + [rng.normal(size=(3, 10)) for _ in range(5)]
     loss, grads = strip_loss(outputs, labels, B)
     for k in range(6):
-        expected = numeric_grad(lambda: strip_loss(outputs, labels, B)[0], outputs[k])
+        expected = nn.numerical_gradient(lambda: strip_loss(outputs, labels, B)[0], outputs[k])
         assert np.allclose(grads[k], expected, atol=1e-6), k
     # positions past the length get no gradient: strip 0 uses only character head 1
     assert np.all(grads[2][0] == 0) and np.all(grads[5][2] == 0)
@@ -61,7 +48,7 @@ def test_tower_loss_gradient():
     labels = np.array([[3, B, B, B, B], [1, 2, 3, 4, 5]])
     z = rng.normal(size=(2, 5, 11))
     loss, grad = tower_loss(z, labels)
-    assert np.allclose(grad, numeric_grad(lambda: tower_loss(z, labels)[0], z), atol=1e-6)
+    assert np.allclose(grad, nn.numerical_gradient(lambda: tower_loss(z, labels)[0], z), atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["strip", "tower"])
