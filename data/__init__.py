@@ -11,7 +11,7 @@ from data.download import DownloadError, fetch
 from data.errors import DataError
 from data.mnist import MnistData, load_mnist, mnist_splits
 from data.notmnist import NotMnistData, load_notmnist, notmnist_splits
-from data.paths import DATA_DIR_ENV_VAR, dataset_dir, resolve_data_dir
+from data.paths import DATA_DIR_ENV_VAR, dataset_dir, downloads_allowed, resolve_data_dir
 from data.pools import Pool, SplitPools
 from data.strips import (
     BLANK,
@@ -48,5 +48,6 @@ __all__ = [
     "make_strips",
     "mnist_splits",
     "notmnist_splits",
+    "downloads_allowed",
     "resolve_data_dir",
 ]

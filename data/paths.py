@@ -32,6 +32,15 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     return Path(data_dir).expanduser()
 
 
+def downloads_allowed(data_dir: str | os.PathLike | None = None) -> bool:
+    """Whether missing files may be downloaded: only into the default folder.
+
+    A folder the user named (``--data-dir`` or ``$DIGITS_DATA``) that lacks
+    the files is a mistake to report, not a place to download into.
+    """
+    return (data_dir is None or str(data_dir) == "") and not os.environ.get(DATA_DIR_ENV_VAR)
+
+
 def dataset_dir(name: str, data_dir: str | os.PathLike | None = None) -> Path:
     """Return the sub-folder of one dataset, e.g. ``dataset_dir("mnist")``."""
     if name not in DATASET_FOLDERS:

@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from data import (
-    DATA_DIR_ENV_VAR,
     StripStream,
+    downloads_allowed,
     ink_boxes,
-    load_mnist,
     make_fixed_strips,
     make_strips,
+    mnist_splits,
     notmnist_splits,
 )
 from data.pools import Pool, SplitPools
@@ -38,27 +38,14 @@ TRAIN_LAYOUTS = ("canonical", "free", "mixed")
 EVAL_LAYOUTS = ("canonical", "free")
 VALIDATION_SEED = 1001        # fixed: validation strips do not depend on the training seed
 TEST_SEED = 2002
-MNIST_VALIDATION_SIZE = 10_000
 
 
 def mnist_pools(data_dir: str | os.PathLike | None) -> SplitPools:
     """MNIST: train = first 50,000 training images, validation = last 10,000, test = test set.
 
-    The files are downloaded only into the default folder, i.e. when neither
-    ``--data-dir`` nor ``$DIGITS_DATA`` names a folder: a folder the user
-    chose that lacks the files is an error to report, not a place to download
-    into. Files with fewer than 60,000 training images (the tests' tiny
-    files) keep a sixth of them for validation instead of 10,000.
+    Missing files are downloaded only into the default folder (data.downloads_allowed).
     """
-    download = data_dir is None and not os.environ.get(DATA_DIR_ENV_VAR)
-    mnist = load_mnist(data_dir, download=download)
-    n = len(mnist.train_labels)
-    held_out = min(MNIST_VALIDATION_SIZE, max(1, n // 6))
-    return SplitPools(
-        train=Pool(mnist.train_images[:n - held_out], mnist.train_labels[:n - held_out]),
-        validation=Pool(mnist.train_images[n - held_out:], mnist.train_labels[n - held_out:]),
-        test=Pool(mnist.test_images, mnist.test_labels),
-    )
+    return mnist_splits(data_dir, download=downloads_allowed(data_dir))
 
 
 @dataclass(frozen=True)

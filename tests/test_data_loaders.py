@@ -302,3 +302,19 @@ def test_real_notmnist():
                                                  1872, 1872, 1872, 1872, 1872]
     splits = notmnist_splits()
     assert (len(splits.train), len(splits.validation), len(splits.test)) == (14980, 1872, 1872)
+
+
+def test_downloads_go_only_into_the_default_folder(monkeypatch, tmp_path):
+    from data import downloads_allowed
+
+    monkeypatch.delenv("DIGITS_DATA", raising=False)
+    assert downloads_allowed(None)
+    assert not downloads_allowed(tmp_path)
+    monkeypatch.setenv("DIGITS_DATA", str(tmp_path))
+    assert not downloads_allowed(None)
+
+
+def test_mnist_splits_hold_out_a_sixth_by_default(tmp_path):
+    write_tiny_mnist(tmp_path, n_train=12)
+    splits = mnist_splits(tmp_path, download=False)
+    assert len(splits.validation.labels) == 2 and len(splits.train.labels) == 10
