@@ -91,9 +91,9 @@ class Layer:
     def workspace(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         """A scratch array kept between calls.
 
-        Large temporaries (the im2col matrix is ~100 MB for a batch of MNIST
-        tiles) are reused rather than allocated every step: a fresh allocation of
-        that size is a fresh mmap, and touching it page-faults one 4 KiB page at a
+        Large temporaries (a convolution's X_col chunks, a few MB per worker)
+        are reused rather than allocated every step: a fresh allocation of that
+        size is a fresh mmap, and touching it page-faults one 4 KiB page at a
         time. The contents are undefined on return.
         """
         buf = self._workspace.get(name)
