@@ -1,12 +1,17 @@
-"""Train a number reader on synthetic strips and write a run folder.
+"""Train a number reader and write a run folder.
 
     python train.py                      # whole-strip model, MNIST strips, both layouts
     python train.py --model tower --layout canonical --epochs 4
     python train.py --task notmnist-strips --epochs 6
+    python train.py --task svhn-numbers                      # house numbers, pooled protocol
+    python train.py --task svhn-numbers --protocol literature
+    python train.py --task svhn-digits                       # single SVHN digits, 32 x 32
     python train.py --resume runs/mnist-strips-strip-mixed-s0-20261123-2200
 
-With no options this is the command that made models/mnist-strips.npz. See
-reader/training.py for what the run folder holds and how resuming works.
+With no options this is the command that made models/mnist-strips.npz. Each
+task has its own defaults (reader.training.TASK_DEFAULTS); options override
+them. See reader/training.py for what the run folder holds and how resuming
+works, and docs/svhn.md for the SVHN tasks and protocols.
 """
 
 import dataclasses
@@ -19,22 +24,26 @@ import nn
 from data import DataError
 from reader.cli import OneLineParser, fail, positive_float, whole_number
 from reader.models import MODEL_KINDS
+from reader.svhn_data import PROTOCOLS
+from reader.svhn_job import SVHN_MODEL_KINDS, SVHN_TASKS
 from reader.tasks import TASKS, TRAIN_LAYOUTS
-from reader.training import Config, train
+from reader.training import Config, default_config, train
 
 PROG = "train.py"
 DEFAULTS = Config()
+ALL_TASKS = [*TASKS, *SVHN_TASKS]
 # options that fix a run's numbers; with --resume they come from the checkpoint
 RUN_OPTIONS = ("task", "layout", "model", "epochs", "steps_per_epoch", "batch_size", "lr",
-               "seed", "checkpoint_every", "validation_count", "test_count")
+               "seed", "checkpoint_every", "validation_count", "test_count", "protocol",
+               "synthetic")
 
 
 def parse_args(argv: list[str]):
     p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    p.add_argument("--task", choices=list(TASKS), help=f"default {DEFAULTS.task}")
+    p.add_argument("--task", choices=ALL_TASKS, help=f"default {DEFAULTS.task}")
     p.add_argument("--layout", choices=TRAIN_LAYOUTS,
                    help=f"strip layout (mixed = half of each); default {DEFAULTS.layout}")
-    p.add_argument("--model", choices=MODEL_KINDS,
+    p.add_argument("--model", choices=[*MODEL_KINDS, *SVHN_MODEL_KINDS],
                    help=f"strip = whole-strip net with a length head, tower = the notebook's "
                         f"per-slot net; default {DEFAULTS.model}")
     p.add_argument("--epochs", type=whole_number(1), help=f"default {DEFAULTS.epochs}")
@@ -50,7 +59,14 @@ def parse_args(argv: list[str]):
                    help=f"validation strips per layout; default {DEFAULTS.validation_count}")
     p.add_argument("--test-count", type=whole_number(1),
                    help=f"test strips per layout; default {DEFAULTS.test_count}")
-    p.add_argument("--data-dir", help="folder holding mnist/ and notmnist/ "
+    p.add_argument("--protocol", choices=PROTOCOLS,
+                   help="SVHN: pooled = train on train_real + test_pool, test on test_holdout; "
+                        "literature = train on train_real only, test on the whole test split; "
+                        f"default {DEFAULTS.protocol}")
+    p.add_argument("--synthetic", type=whole_number(0),
+                   help="SVHN: synthetic training images to make (0 = real images only); "
+                        "default 30000")
+    p.add_argument("--data-dir", help="folder holding mnist/, notmnist/ and svhn/ "
                                       "(default $DIGITS_DATA, else ~/.cache/digits-data)")
     p.add_argument("--out", type=Path, help="run folder to create (default runs/NAME-DATE)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR",
@@ -61,8 +77,19 @@ def parse_args(argv: list[str]):
 
 
 def config_from(args) -> Config:
+    """The task's defaults, changed by the options given."""
     values = {name: getattr(args, name) for name in RUN_OPTIONS}
-    return dataclasses.replace(DEFAULTS, **{k: v for k, v in values.items() if v is not None})
+    base = default_config(args.task or DEFAULTS.task)
+    cfg = dataclasses.replace(base, **{k: v for k, v in values.items() if v is not None})
+    svhn = cfg.task in SVHN_TASKS
+    if svhn and cfg.model not in SVHN_TASKS[cfg.task]:
+        fail(PROG, f"--model {cfg.model}: task {cfg.task} trains {SVHN_TASKS[cfg.task]}")
+    if not svhn and cfg.model not in MODEL_KINDS:
+        fail(PROG, f"--model {cfg.model}: task {cfg.task} trains one of {', '.join(MODEL_KINDS)}")
+    if not svhn and cfg.layout not in TRAIN_LAYOUTS:
+        fail(PROG, f"--layout {cfg.layout}: task {cfg.task} needs one of "
+                   f"{', '.join(TRAIN_LAYOUTS)}")
+    return cfg
 
 
 def run_dir_for(args, cfg: Config) -> Path:
@@ -108,10 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stopped at epoch {result['epoch']} step {result['step']}; "
               f"continue with: python {PROG} --resume {run_dir}")
         return 0
-    for layout, r in result["test"].items():
-        print(f"{layout:9s} sequence {100 * r['sequence_accuracy']:6.2f}%  "
-              f"per-char {100 * r['per_char_accuracy']:6.2f}%  "
-              f"length {100 * r['length_accuracy']:6.2f}%")
+    for line in result["summary"]:
+        print(line)
     print(f"run folder: {run_dir}")
     return 0
 

@@ -34,30 +34,34 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def strip_loss(outputs: list[np.ndarray], labels: np.ndarray,
-               blank: int) -> tuple[float, list[np.ndarray]]:
+def strip_loss(outputs: list[np.ndarray], labels: np.ndarray, blank: int,
+               weights: np.ndarray | None = None) -> tuple[float, list[np.ndarray]]:
     """Loss and per-head gradients for the strip model.
 
     outputs: [length logits (N, 5), char logits (N, C) x 5]; labels (N, 5) int.
+    ``weights`` (N,), default all 1, scales each example's terms (0 leaves an
+    example out of the reading loss while still counting in N; the house-number
+    reader uses that for scenes it is only asked to locate).
     Returns (loss, [∂loss/∂z_len, ∂loss/∂z_1, ..., ∂loss/∂z_5]).
     """
     N = labels.shape[0]
     rows = np.arange(N)
+    w = np.ones(N) if weights is None else np.asarray(weights, np.float64)
     lengths = (labels != blank).sum(axis=1)                            # (N,) in 1..5
-    used = np.arange(MAX_LENGTH) < lengths[:, None]                    # (N, 5) bool
+    used = (np.arange(MAX_LENGTH) < lengths[:, None]) & (w[:, None] > 0)   # (N, 5) bool
 
     z_len = outputs[0]
-    total = -_log_softmax(z_len)[rows, lengths - 1].sum()
+    total = -(_log_softmax(z_len)[rows, lengths - 1] * w).sum()
     d_len = softmax(z_len)
     d_len[rows, lengths - 1] -= 1
-    grads = [d_len / N]
+    grads = [d_len * (w / N)[:, None].astype(d_len.dtype)]
     for i in range(MAX_LENGTH):
         z = outputs[1 + i]                                             # (N, C)
         target = np.where(used[:, i], labels[:, i], 0)                 # any class where unused
-        total -= (_log_softmax(z)[rows, target] * used[:, i]).sum()
+        total -= (_log_softmax(z)[rows, target] * used[:, i] * w).sum()
         d = softmax(z)
         d[rows, target] -= 1
-        d *= (used[:, i] / N)[:, None].astype(d.dtype)
+        d *= (used[:, i] * w / N)[:, None].astype(d.dtype)
         grads.append(d)
     return float(total / N), [g.astype(z_len.dtype) for g in grads]
 
@@ -70,3 +74,18 @@ def tower_loss(slot_logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.n
     grad = np.exp(log_q)                                               # q
     np.put_along_axis(grad, labels[:, :, None], np.exp(picked) - 1, axis=2)   # q - onehot
     return float(-picked.sum() / N), (grad / N).astype(slot_logits.dtype)
+
+
+def box_loss(pred: np.ndarray, targets: np.ndarray, mask: np.ndarray,
+             weight: float = 1.0) -> tuple[float, np.ndarray]:
+    """Squared error of box regression, only where a target exists.
+
+    pred, targets, mask (N, K): box coordinates as fractions of the input size,
+    mask 1 where the target exists (the union box always; digit boxes up to
+    the length). With λ = ``weight``:
+
+        loss = λ/N Σ_n Σ_k m_nk (b_nk - t_nk)²,      ∂loss/∂b = 2λ/N · m ⊙ (b - t)
+    """
+    N = pred.shape[0]
+    diff = (pred.astype(np.float64) - targets) * mask
+    return float(weight * (diff ** 2).sum() / N), (2 * weight / N * diff).astype(pred.dtype)

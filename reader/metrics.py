@@ -56,6 +56,21 @@ def confusion(pred: np.ndarray, true: np.ndarray, num_classes: int) -> np.ndarra
     return np.bincount(true.ravel() * k + pred.ravel(), minlength=k * k).reshape(k, k)
 
 
+def coverage_at(pred: np.ndarray, true: np.ndarray, confidence: np.ndarray,
+                accuracy: float) -> float:
+    """The largest share of images a reader can answer at ``accuracy`` or better.
+
+    It answers the images it is most confident about and abstains on the rest
+    (Goodfellow et al. 2014's "coverage at 98 % accuracy"): sort by confidence,
+    and take the longest prefix whose sequence accuracy is still >= ``accuracy``.
+    """
+    order = np.argsort(-confidence, kind="stable")
+    correct = np.all(pred[order] == true[order], axis=1)
+    running = np.cumsum(correct) / np.arange(1, len(correct) + 1)
+    ok = np.flatnonzero(running >= accuracy)
+    return float((ok[-1] + 1) / len(correct)) if len(ok) else 0.0
+
+
 def summary(pred: np.ndarray, true: np.ndarray, blank: int) -> dict[str, Any]:
     """Every measure above, as JSON-ready values."""
     return {

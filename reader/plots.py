@@ -30,7 +30,8 @@ def smooth(values: Sequence[float], window: int) -> np.ndarray:
 
 
 def training_curves(losses: Sequence[float], accuracies: Sequence[float],
-                    validation: list[dict], steps_per_epoch: int, path: Path) -> None:
+                    validation: list[dict], steps_per_epoch: int, path: Path,
+                    keys: Sequence[str] = ("canonical_sequence", "free_sequence")) -> None:
     """Loss and accuracy against the step, with validation accuracy after each epoch."""
     window = max(1, min(100, len(losses) // 10))
     steps = np.arange(1, len(losses) + 1)
@@ -39,11 +40,11 @@ def training_curves(losses: Sequence[float], accuracies: Sequence[float],
     ax_loss.set(xlabel="step", ylabel="training loss (sum over heads)", yscale="log",
                 title=f"loss, moving average over {window} steps")
     ax_err.plot(steps, 100 * (1 - smooth(accuracies, window)), lw=1, label="training batches")
-    for key, style in (("canonical_sequence", "o-"), ("free_sequence", "s-")):
+    for key, style in zip(keys, ("o-", "s-", "^-", "d-"), strict=False):
         points = [(v["step"], 100 * (1 - v[key])) for v in validation if key in v]
         if points:
             xs, ys = zip(*points, strict=True)
-            ax_err.plot(xs, ys, style, ms=4, label=f"validation, {key.split('_')[0]}")
+            ax_err.plot(xs, ys, style, ms=4, label=f"validation, {key.replace('_', ' ')}")
     ax_err.set(xlabel="step", ylabel="sequence error (%)", yscale="log",
                title="numbers read wrong")
     ax_err.legend(fontsize=8)
@@ -55,11 +56,16 @@ def training_curves(losses: Sequence[float], accuracies: Sequence[float],
 
 
 def strip_grid(strips: np.ndarray, titles: list[str], colors: list[str], path: Path,
-               columns: int = 3, suptitle: str | None = None) -> None:
-    """Draw strips (n, 28, 140) in a grid, each with a title."""
+               columns: int = 3, suptitle: str | None = None,
+               cell: tuple[float, float] = (3.4, 1.25)) -> None:
+    """Draw images in a grid, each with a title: grey strips (n, 28, 140) or colour (n, h, w, 3).
+
+    ``cell`` is the (width, height) in inches of one picture with its title.
+    """
     n = len(strips)
     rows = max(1, -(-n // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 1.25 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(cell[0] * columns, cell[1] * rows),
+                             squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, strip, title, color in zip(axes.ravel(), strips, titles, colors, strict=False):
@@ -73,29 +79,33 @@ def strip_grid(strips: np.ndarray, titles: list[str], colors: list[str], path: P
 
 
 def _caption(label: np.ndarray, reading: np.ndarray, confidence: float, alphabet: str,
-             layout: str) -> tuple[str, str]:
+             layout: str, two_lines: bool = False) -> tuple[str, str]:
     blank = len(alphabet)
     truth, read = to_text(label, alphabet, blank), to_text(reading, alphabet, blank)
     ok = np.array_equal(label, reading)
     text = f"{layout}: {truth} read {read} ({confidence:.2f})"
+    if two_lines:                                   # under small square pictures
+        text = f"{layout}: {truth}\nread {read} ({confidence:.2f})"
     return text, "black" if ok else "red"
 
 
-def sample_readings(sets: list[Evaluated], alphabet: str, path: Path, per_set: int = 6) -> None:
+def sample_readings(sets: list[Evaluated], alphabet: str, path: Path, per_set: int = 6,
+                    **grid) -> None:
     """The first strips of each test set with what the model read (red when wrong)."""
     strips, titles, colors = [], [], []
     for layout, images, labels, readings in sets:
         for i in range(min(per_set, len(images))):
             title, color = _caption(labels[i], readings.labels[i], readings.confidence[i],
-                                    alphabet, layout)
+                                    alphabet, layout, "cell" in grid)
             strips.append(images[i])
             titles.append(title)
             colors.append(color)
     strip_grid(np.array(strips), titles, colors, path,
-               suptitle="test strips: truth, reading (confidence)")
+               suptitle="test images: truth, reading (confidence)", **grid)
 
 
-def worst_mistakes(sets: list[Evaluated], alphabet: str, path: Path, count: int = 12) -> None:
+def worst_mistakes(sets: list[Evaluated], alphabet: str, path: Path, count: int = 12,
+                   **grid) -> None:
     """The wrong readings the model was surest of, over all test sets."""
     wrong = []
     for layout, images, labels, readings in sets:
@@ -107,7 +117,7 @@ def worst_mistakes(sets: list[Evaluated], alphabet: str, path: Path, count: int 
         strip_grid(np.zeros((1, 28, 140), np.uint8), ["no mistakes"], ["black"], path, 1)
         return
     chosen = wrong[:count]
-    titles, colors = zip(*(_caption(lab, read, conf, alphabet, layout)
+    titles, colors = zip(*(_caption(lab, read, conf, alphabet, layout, "cell" in grid)
                            for conf, layout, _, lab, read in chosen), strict=True)
     strip_grid(np.array([w[2] for w in chosen]), list(titles), list(colors), path,
-               suptitle=f"most confident mistakes ({len(wrong)} wrong in all)")
+               suptitle=f"most confident mistakes ({len(wrong)} wrong in all)", **grid)

@@ -27,24 +27,24 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 import nn
 from reader import plots
-from reader.evaluate import evaluate, reader_metadata
-from reader.losses import strip_loss, tower_loss
-from reader.models import MAX_LENGTH, build, logits, softmax, to_input, tower_probabilities
 from reader.progress import Log, ProgressBar, format_duration
-from reader.tasks import TEST_SEED, VALIDATION_SEED, TrainStrips, fixed_strips, get_task, load_pools
 
 STATE_KEY = "train/state"
 
 
 @dataclass
 class Config:
-    """Everything that determines a run's numbers (the data folder does not)."""
+    """Everything that determines a run's numbers (the data folder does not).
+
+    The defaults are the mnist-strips run; each task can change them
+    (``TASK_DEFAULTS``) before the options a user gives.
+    """
 
     task: str = "mnist-strips"
     layout: str = "mixed"
@@ -58,10 +58,52 @@ class Config:
     checkpoint_every: int = 100
     validation_count: int = 1000       # strips per layout, checked after every epoch
     test_count: int = 10_000           # strips per layout, measured at the end
+    protocol: str = "pooled"           # SVHN: which real images train and test (reader.svhn_data)
+    synthetic: int = 0                 # SVHN: synthetic images made for training
 
     @property
     def total_steps(self) -> int:
         return self.epochs * self.steps_per_epoch
+
+
+TASK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "svhn-numbers": {"model": "number", "layout": "none", "epochs": 12, "steps_per_epoch": 500,
+                     "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4, "synthetic": 30_000},
+    "svhn-digits": {"model": "digit", "layout": "none", "epochs": 10, "steps_per_epoch": 400,
+                    "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4, "synthetic": 30_000,
+                    "protocol": "literature"},
+}
+
+
+def default_config(task: str) -> Config:
+    """The defaults of ``task``: Config's, changed by TASK_DEFAULTS."""
+    return dataclasses.replace(Config(), task=task, **TASK_DEFAULTS.get(task, {}))
+
+
+class Job(Protocol):
+    """What the loop needs to know about a task (reader.strip_job, reader.svhn_job)."""
+
+    validation_keys: tuple[str, ...]          # validation measures drawn in curves.png
+
+    def build_model(self) -> nn.Model: ...
+
+    def metadata(self, config: dict, command: str) -> dict: ...
+
+    def train_step(self, model: nn.Model, optimizer: nn.Optimizer, epoch: int,
+                   step: int) -> tuple[float, float]: ...
+
+    def validate(self, model: nn.Model) -> dict[str, float]: ...
+
+    def test(self, model: nn.Model, run_dir: Path) -> tuple[dict[str, Any], list[str]]: ...
+
+
+def make_job(cfg: Config, data_dir: str | None) -> Job:
+    """The job of ``cfg.task``; loads its data (data.DataError when files are missing)."""
+    if cfg.task.startswith("svhn-"):
+        from reader.svhn_job import make_svhn_job
+        return make_svhn_job(cfg, data_dir)
+    from reader.strip_job import StripJob
+    return StripJob(cfg, data_dir)
 
 
 def make_optimizer(model: nn.Model, cfg: Config) -> nn.Adam:
@@ -74,26 +116,6 @@ def make_optimizer(model: nn.Model, cfg: Config) -> nn.Adam:
 def dropout_layers(model: nn.Model) -> list[nn.Dropout]:
     parts = [model] if isinstance(model, nn.Sequential) else [model.trunk, *model.heads]
     return [layer for part in parts for layer in part.layers if isinstance(layer, nn.Dropout)]
-
-
-def train_step(model: nn.Model, kind: str, optimizer: nn.Optimizer, strips: np.ndarray,
-               labels: np.ndarray, blank: int) -> tuple[float, float]:
-    """One update on a batch; returns (loss, fraction of the batch read exactly right)."""
-    x = to_input(strips, kind)                                         # (B, 1, 28, 140)
-    out = logits(model, kind, x, training=True)
-    if kind == "tower":
-        loss, grad = tower_loss(out, labels)                           # grad (B, 5, C + 1)
-        model.backward(grad.reshape(-1, grad.shape[-1]), input_grad=False)
-        length_p, char_p = tower_probabilities(softmax(out.astype(np.float64)))
-        lengths, chars = length_p.argmax(1) + 1, char_p.argmax(2)
-    else:
-        loss, grads = strip_loss(out, labels, blank)
-        model.backward(grads, input_grad=False)
-        lengths = out[0].argmax(1) + 1
-        chars = np.stack([z.argmax(1) for z in out[1:]], axis=1)       # (B, 5)
-    optimizer.step()
-    pred = np.where(np.arange(MAX_LENGTH) < lengths[:, None], chars, blank)
-    return loss, float(np.mean(np.all(pred == labels, axis=1)))
 
 
 @dataclass
@@ -138,16 +160,6 @@ def load_checkpoint(path: Path) -> tuple[nn.Model, dict, State, Config]:
     return model, arrays, state, cfg
 
 
-def validate(model: nn.Model, kind: str, sets: dict, blank: int) -> dict[str, float]:
-    """Sequence and per-character accuracy on every validation layout."""
-    out = {}
-    for layout, (strips, labels) in sets.items():
-        summary, _ = evaluate(model, kind, strips, labels, blank)
-        out[f"{layout}_sequence"] = summary["sequence_accuracy"]
-        out[f"{layout}_char"] = summary["per_char_accuracy"]
-    return out
-
-
 def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool = False,
           stop_after: int | None = None, command: str = "") -> dict[str, Any]:
     """Train (or resume) the run in ``run_dir``; return its metrics (or a 'stopped' status).
@@ -155,31 +167,26 @@ def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool 
     ``stop_after`` ends this session after that many steps, with a checkpoint:
     for splitting a long run, and for testing that resuming is exact.
     """
-    task = get_task(cfg.task)
-    blank = len(task.alphabet)
     run_dir.mkdir(parents=True, exist_ok=True)
     log = Log(run_dir / "train.log", echo=sys.stderr)
     checkpoint = run_dir / "checkpoint.npz"
-    pools = load_pools(task, data_dir)                                 # DataError if missing
-
     if resume:
         model, arrays, state, cfg = load_checkpoint(checkpoint)
+    job = make_job(cfg, data_dir)                                      # DataError if missing
+    if resume:
         optimizer = make_optimizer(model, cfg)
         optimizer.load_state_dict(arrays)
         metadata = model.metadata
         log(f"resumed at epoch {state.epoch} step {state.step}: {command}")
     else:
-        model = build(cfg.model, num_classes=len(task.alphabet), seed=cfg.seed)
+        model = job.build_model()
         optimizer = make_optimizer(model, cfg)
         state = State()
-        metadata = reader_metadata(cfg.model, cfg.task, task.alphabet,
-                                   dataclasses.asdict(cfg), command)
+        metadata = job.metadata(dataclasses.asdict(cfg), command)
         (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
         log(f"started: {command}")
         log(f"config {json.dumps(dataclasses.asdict(cfg))}; {model.num_parameters():,} parameters")
 
-    stream = TrainStrips(pools.train, cfg.layout, cfg.batch_size, cfg.steps_per_epoch, cfg.seed)
-    val_sets = fixed_strips(pools.validation, cfg.validation_count, VALIDATION_SEED)
     dropouts = dropout_layers(model)
     bar = ProgressBar(cfg.total_steps, cfg.batch_size)
     steps_this_session = 0
@@ -187,10 +194,9 @@ def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool 
 
     while state.epoch < cfg.epochs:
         for step in range(state.step, cfg.steps_per_epoch):
-            strips, labels = stream.batch(state.epoch, step)
             for k, layer in enumerate(dropouts):
                 layer.rng = np.random.default_rng([cfg.seed, state.epoch, step, k])
-            loss, acc = train_step(model, cfg.model, optimizer, strips, labels, blank)
+            loss, acc = job.train_step(model, optimizer, state.epoch, step)
             if not np.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss} at epoch {state.epoch} step {step}"
                                          f"; try a smaller --lr than {cfg.lr}")
@@ -211,7 +217,7 @@ def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool 
                     f"step {state.step}")
                 return {"status": "stopped", "epoch": state.epoch, "step": state.step}
         bar.pause()
-        val = validate(model, cfg.model, val_sets, blank)
+        val = job.validate(model)
         state.validation.append({"epoch": state.epoch + 1, "step": state.done(cfg), **val})
         log(f"epoch {state.epoch + 1}/{cfg.epochs} "
             f"train loss {np.mean(state.losses[-cfg.steps_per_epoch:]):.4f}  validation "
@@ -221,20 +227,15 @@ def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool 
         state.seconds = seconds_at_start + time.perf_counter() - session_start
         save_checkpoint(checkpoint, model, optimizer, state, metadata)
 
-    return finish(model, cfg, state, pools, run_dir, metadata, log)
+    return finish(job, model, cfg, state, run_dir, metadata, log)
 
 
-def finish(model: nn.Model, cfg: Config, state: State, pools, run_dir: Path, metadata: dict,
+def finish(job: Job, model: nn.Model, cfg: Config, state: State, run_dir: Path, metadata: dict,
            log: Log) -> dict[str, Any]:
-    """Save model.npz, measure on the test strips, write metrics.json and the pictures."""
-    task = get_task(cfg.task)
-    blank = len(task.alphabet)
+    """Save model.npz, measure on the test set, write metrics.json and the pictures."""
     nn.save(model, run_dir / "model.npz", metadata)
     start = time.perf_counter()
-    test_sets = fixed_strips(pools.test, cfg.test_count, TEST_SEED)
-    results, readings = {}, {}
-    for layout, (strips, labels) in test_sets.items():
-        results[layout], readings[layout] = evaluate(model, cfg.model, strips, labels, blank)
+    results, lines = job.test(model, run_dir)
     eval_seconds = time.perf_counter() - start
     metrics = {
         "task": cfg.task, "model": cfg.model, "config": dataclasses.asdict(cfg),
@@ -243,19 +244,14 @@ def finish(model: nn.Model, cfg: Config, state: State, pools, run_dir: Path, met
         "train_seconds": state.seconds,
         "train_images_per_second": cfg.total_steps * cfg.batch_size / max(state.seconds, 1e-9),
         "test_seconds": eval_seconds,
-        "test_seed": TEST_SEED,
-        "test": results,
+        **results,
+        "summary": lines,
         "validation_history": state.validation,
         "final_train_loss": float(np.mean(state.losses[-100:])),
     }
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     plots.training_curves(state.losses, state.accuracies, state.validation,
-                          cfg.steps_per_epoch, run_dir / "curves.png")
-    both = [(layout, *test_sets[layout], readings[layout]) for layout in test_sets]
-    plots.sample_readings(both, task.alphabet, run_dir / "samples.png")
-    plots.worst_mistakes(both, task.alphabet, run_dir / "mistakes.png")
-    log("test " + "  ".join(
-        f"{layout}: sequence {100 * r['sequence_accuracy']:.2f}% "
-        f"per-char {100 * r['per_char_accuracy']:.2f}%" for layout, r in results.items())
+                          cfg.steps_per_epoch, run_dir / "curves.png", job.validation_keys)
+    log("test: " + " | ".join(line.strip() for line in lines)
         + f"  (training {format_duration(state.seconds)})")
     return metrics

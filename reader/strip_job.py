@@ -1,0 +1,94 @@
+"""The training job for number strips (mnist-strips, notmnist-strips).
+
+A job is what reader.training's loop needs to know about one task: how to
+build the model, draw batch (epoch, step), take a step, validate, and
+measure the finished model. This one trains the whole-strip reader or the
+notebook's tower on synthetic strips (reader.tasks).
+"""
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import nn
+from reader import plots
+from reader.evaluate import evaluate, reader_metadata
+from reader.losses import strip_loss, tower_loss
+from reader.models import MAX_LENGTH, build, logits, softmax, to_input, tower_probabilities
+from reader.tasks import TEST_SEED, VALIDATION_SEED, TrainStrips, fixed_strips, get_task, load_pools
+
+
+def strip_train_step(model: nn.Model, kind: str, optimizer: nn.Optimizer, strips: np.ndarray,
+                     labels: np.ndarray, blank: int) -> tuple[float, float]:
+    """One update on a batch; returns (loss, fraction of the batch read exactly right)."""
+    x = to_input(strips, kind)                                         # (B, 1, 28, 140)
+    out = logits(model, kind, x, training=True)
+    if kind == "tower":
+        loss, grad = tower_loss(out, labels)                           # grad (B, 5, C + 1)
+        model.backward(grad.reshape(-1, grad.shape[-1]), input_grad=False)
+        length_p, char_p = tower_probabilities(softmax(out.astype(np.float64)))
+        lengths, chars = length_p.argmax(1) + 1, char_p.argmax(2)
+    else:
+        loss, grads = strip_loss(out, labels, blank)
+        model.backward(grads, input_grad=False)
+        lengths = out[0].argmax(1) + 1
+        chars = np.stack([z.argmax(1) for z in out[1:]], axis=1)       # (B, 5)
+    optimizer.step()
+    pred = np.where(np.arange(MAX_LENGTH) < lengths[:, None], chars, blank)
+    return loss, float(np.mean(np.all(pred == labels, axis=1)))
+
+
+class StripJob:
+    """Strips of MNIST digits or notMNIST letters, canonical / free / mixed layout."""
+
+    validation_keys = ("canonical_sequence", "free_sequence")
+
+    def __init__(self, cfg, data_dir: str | None) -> None:
+        self.cfg = cfg
+        self.task = get_task(cfg.task)
+        self.blank = len(self.task.alphabet)
+        self.pools = load_pools(self.task, data_dir)                  # DataError if missing
+        self.stream = TrainStrips(self.pools.train, cfg.layout, cfg.batch_size,
+                                  cfg.steps_per_epoch, cfg.seed)
+        self.val_sets = fixed_strips(self.pools.validation, cfg.validation_count,
+                                     VALIDATION_SEED)
+
+    def build_model(self) -> nn.Model:
+        return build(self.cfg.model, num_classes=len(self.task.alphabet), seed=self.cfg.seed)
+
+    def metadata(self, config: dict, command: str) -> dict:
+        return reader_metadata(self.cfg.model, self.cfg.task, self.task.alphabet, config,
+                               command)
+
+    def train_step(self, model: nn.Model, optimizer: nn.Optimizer, epoch: int,
+                   step: int) -> tuple[float, float]:
+        strips, labels = self.stream.batch(epoch, step)
+        return strip_train_step(model, self.cfg.model, optimizer, strips, labels, self.blank)
+
+    def validate(self, model: nn.Model) -> dict[str, float]:
+        """Sequence and per-character accuracy on every validation layout."""
+        out = {}
+        for layout, (strips, labels) in self.val_sets.items():
+            summary, _ = evaluate(model, self.cfg.model, strips, labels, self.blank)
+            out[f"{layout}_sequence"] = summary["sequence_accuracy"]
+            out[f"{layout}_char"] = summary["per_char_accuracy"]
+        return out
+
+    def test(self, model: nn.Model, run_dir: Path) -> tuple[dict[str, Any], list[str]]:
+        """Measure on fresh test strips per layout; draw samples and mistakes.
+
+        Returns ({layout: metrics.summary}, lines to print).
+        """
+        test_sets = fixed_strips(self.pools.test, self.cfg.test_count, TEST_SEED)
+        results, readings = {}, {}
+        for layout, (strips, labels) in test_sets.items():
+            results[layout], readings[layout] = evaluate(model, self.cfg.model, strips, labels,
+                                                         self.blank)
+        both = [(layout, *test_sets[layout], readings[layout]) for layout in test_sets]
+        plots.sample_readings(both, self.task.alphabet, run_dir / "samples.png")
+        plots.worst_mistakes(both, self.task.alphabet, run_dir / "mistakes.png")
+        lines = [f"{layout:9s} sequence {100 * r['sequence_accuracy']:6.2f}%  "
+                 f"per-char {100 * r['per_char_accuracy']:6.2f}%  "
+                 f"length {100 * r['length_accuracy']:6.2f}%" for layout, r in results.items()]
+        return {"test_seed": TEST_SEED, "test": results}, lines

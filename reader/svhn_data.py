@@ -1,0 +1,169 @@
+"""Which SVHN images train, validate and test, and the batches the SVHN readers learn from.
+
+**Protocols** (the splits are in ``svhn/splits``, see data.svhn):
+
+* ``pooled``: train on ``train_real`` (train 1-2,000) + ``test_pool`` (the test
+  images whose number is not divisible by 3), test on ``test_holdout`` (the
+  4,356 whose number is). The shipped model.
+* ``literature``: train on ``train_real`` only, test on the whole test split
+  (13,068 images; 26,032 digits) and on ``test_strict`` (file name certain).
+
+Either way every tenth training image (in file order) is held out for
+validation, which is what every choice is made on; the test images are for
+final figures only.
+
+**Batches.** Batch (epoch, step) is a pure function of (seed, epoch, step),
+so a resumed run sees the same data. A house-number batch mixes
+
+* real crops and synthetic ones (data.housenumbers), each a random 54 x 54
+  window of the 64 x 64 image (Goodfellow et al.'s augmentation; the test
+  images use the centre window), digit boxes moved with it;
+* synthetic *scenes*: a number somewhere in a larger picture, squashed to
+  54 x 54, for the box head to learn where numbers are. Scenes teach only
+  the boxes (their reading weight is 0): a number 8 px wide is not readable.
+"""
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from data.strips import BLANK
+from data.svhn import NumberImages, digit_crops, load_number_crops, split_names
+
+PROTOCOLS = ("pooled", "literature")
+VALIDATION_EVERY = 10          # every 10th training image is held out for validation
+WINDOW = 54                    # the number reader's input: 54 x 54 windows of 64 x 64 crops
+SCENE_SHARE = 1 / 8            # of a batch, when scenes are made
+SYNTHETIC_SHARE = 1 / 2        # of the rest of a batch, when synthetic numbers are made
+
+
+@dataclass
+class SvhnSplits:
+    train: NumberImages
+    validation: NumberImages
+    tests: dict[str, NumberImages]        # {"holdout": ...} or {"test": ..., "strict": ...}
+
+
+def load_splits(protocol: str, data_dir: str | os.PathLike | None = None) -> SvhnSplits:
+    """The real images of a protocol (data.DataError naming the file when one is missing)."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {PROTOCOLS}")
+    train_real = load_number_crops("train", data_dir, split_names("train_real", data_dir))
+    test = load_number_crops("test", data_dir)
+    by_name = {name.split("/", 1)[1]: i for i, name in enumerate(test.names)}
+
+    def pick(split: str) -> NumberImages:
+        return test.subset([by_name[n] for n in split_names(split, data_dir) if n in by_name])
+
+    if protocol == "pooled":
+        real = NumberImages.concat([train_real, pick("test_pool")])
+        tests = {"holdout": pick("test_holdout")}
+    else:
+        real = train_real
+        tests = {"test": test, "strict": pick("test_strict")}
+    held = np.arange(len(real)) % VALIDATION_EVERY == 0
+    return SvhnSplits(real.subset(np.flatnonzero(~held)), real.subset(np.flatnonzero(held)),
+                      tests)
+
+
+def make_synthetic(count: int, seed: int, data_dir: str | os.PathLike | None = None
+                   ) -> tuple[NumberImages, NumberImages]:
+    """``count`` synthetic 64 x 64 number crops and ``count // 3`` 54 x 54 scenes.
+
+    Backgrounds are cut from the real *training* images only. The same
+    (count, seed) always gives the same images.
+    """
+    from data.housenumbers import HouseNumberGenerator, train_backgrounds
+    rng = np.random.default_rng([seed, 77])
+    generator = HouseNumberGenerator(train_backgrounds(data_dir, rng=rng))
+    numbers = generator.numbers(count, rng)
+    scenes = generator.scenes(max(1, count // 3), rng, size=WINDOW)
+    return numbers, scenes
+
+
+def window(numbers: NumberImages, offsets: np.ndarray, size: int = WINDOW
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """size x size windows of the images at (x, y) ``offsets`` (N, 2), boxes moved with them.
+
+    Returns (images (N, size, size, 3) uint8, boxes (N, 5, 4) float32).
+    """
+    images = np.stack([im[y:y + size, x:x + size]
+                       for im, (x, y) in zip(numbers.images, offsets, strict=True)])
+    boxes = numbers.boxes.copy()
+    boxes[..., 0] -= offsets[:, None, 0]
+    boxes[..., 1] -= offsets[:, None, 1]
+    return images, boxes
+
+
+def centre_window(numbers: NumberImages, size: int = WINDOW) -> tuple[np.ndarray, np.ndarray]:
+    """The centre size x size window of every image (what the reader is tested on)."""
+    margin = (numbers.images.shape[1] - size) // 2
+    return window(numbers, np.full((len(numbers), 2), margin), size)
+
+
+@dataclass
+class NumberBatch:
+    images: np.ndarray          # (B, 54, 54, 3) uint8
+    labels: np.ndarray          # (B, 5) int64, BLANK after the length
+    boxes: np.ndarray           # (B, 5, 4) float32 digit boxes in window pixels
+    read_weight: np.ndarray     # (B,) 1 = learn to read it, 0 = only where it is
+
+
+class NumberBatches:
+    """Training batches for the house-number reader, reproducible from (seed, epoch, step)."""
+
+    def __init__(self, real: NumberImages, synthetic: NumberImages | None,
+                 scenes: NumberImages | None, batch_size: int, seed: int) -> None:
+        self.real, self.synthetic, self.scenes = real, synthetic, scenes
+        self.batch_size, self.seed = batch_size, seed
+        n_scenes = round(batch_size * SCENE_SHARE) if scenes is not None and len(scenes) else 0
+        rest = batch_size - n_scenes
+        n_synth = round(rest * SYNTHETIC_SHARE) if synthetic is not None and len(synthetic) else 0
+        self.counts = (rest - n_synth, n_synth, n_scenes)          # real, synthetic, scenes
+
+    def batch(self, epoch: int, step: int) -> NumberBatch:
+        rng = np.random.default_rng([self.seed, epoch, step])
+        n_real, n_synth, n_scenes = self.counts
+        parts, weights = [], []
+        for source, n in ((self.real, n_real), (self.synthetic, n_synth)):
+            if n == 0:
+                continue
+            chosen = source.subset(rng.integers(0, len(source), n))
+            slack = chosen.images.shape[1] - WINDOW
+            images, boxes = window(chosen, rng.integers(0, slack + 1, (n, 2)))
+            parts.append((images, chosen.labels, boxes))
+            weights.append(np.ones(n))
+        if n_scenes:
+            chosen = self.scenes.subset(rng.integers(0, len(self.scenes), n_scenes))
+            parts.append((chosen.images, chosen.labels, chosen.boxes))
+            weights.append(np.zeros(n_scenes))
+        images, labels, boxes = (np.concatenate(p) for p in zip(*parts, strict=True))
+        return NumberBatch(images, labels, boxes, np.concatenate(weights))
+
+
+def number_digits(numbers: NumberImages) -> tuple[np.ndarray, np.ndarray]:
+    """The single digits of number images, cut as SVHN's cropped-digit set: (M, 32, 32, 3), (M,)."""
+    return digit_crops(numbers, size=32)
+
+
+class DigitBatches:
+    """Training batches of 32 x 32 digits, reproducible from (seed, epoch, step)."""
+
+    def __init__(self, digits: np.ndarray, labels: np.ndarray, batch_size: int,
+                 seed: int) -> None:
+        self.digits, self.labels = digits, labels
+        self.batch_size, self.seed = batch_size, seed
+
+    def batch(self, epoch: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """digits (B, 32, 32, 3) uint8, labels (B,): each shifted by up to 2 px (edges repeated)."""
+        rng = np.random.default_rng([self.seed, epoch, step])
+        index = rng.integers(0, len(self.digits), self.batch_size)
+        padded = np.pad(self.digits[index], ((0, 0), (2, 2), (2, 2), (0, 0)), mode="edge")
+        shifts = rng.integers(0, 5, (self.batch_size, 2))
+        out = np.stack([p[y:y + 32, x:x + 32] for p, (x, y) in zip(padded, shifts, strict=True)])
+        return out, self.labels[index]
+
+
+def lengths_of(labels: np.ndarray) -> np.ndarray:
+    return (labels != BLANK).sum(axis=1)

@@ -1,0 +1,214 @@
+"""The training jobs for SVHN: whole house numbers (svhn-numbers) and single digits (svhn-digits).
+
+See reader.training for what a job is, reader.svhn_data for the data and
+protocols, reader.svhn_models for the networks.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import nn
+from data.strips import BLANK
+from reader import metrics, plots
+from reader.decode import decode
+from reader.evaluate import Readings
+from reader.losses import box_loss, strip_loss
+from reader.models import softmax
+from reader.svhn_data import (
+    WINDOW,
+    DigitBatches,
+    NumberBatches,
+    centre_window,
+    load_splits,
+    make_synthetic,
+    number_digits,
+)
+from reader.svhn_models import (
+    DIGIT_INPUT,
+    MAX_LENGTH,
+    NUMBER_INPUT,
+    box_iou,
+    box_targets,
+    build_digit_classifier,
+    build_number_reader,
+    to_input,
+)
+
+SVHN_TASKS = {"svhn-numbers": "number", "svhn-digits": "digit"}     # task -> its model kind
+SVHN_MODEL_KINDS = ("number", "digit")
+ALPHABET = "0123456789"
+BOX_WEIGHT = 5.0               # λ of the box loss beside the reading loss
+
+
+def svhn_metadata(kind: str, task: str, config: dict, command: str) -> dict:
+    """The "reader" metadata of an SVHN model file: what it reads and how to feed it."""
+    size = NUMBER_INPUT if kind == "number" else DIGIT_INPUT
+    return {"reader": {
+        "kind": kind, "task": task, "alphabet": ALPHABET, "blank": BLANK,
+        "max_length": MAX_LENGTH if kind == "number" else 1,
+        "input": {"height": size, "width": size, "channels": 3, "dtype": "float32",
+                  "scale": "each image minus its mean, over its standard deviation",
+                  "framing": ("the centre 54 x 54 of a 64 x 64 crop of the union of the "
+                              "digit boxes grown 30 % each way" if kind == "number" else
+                              "a digit box made square, grown 30 %, resized to 32 x 32")},
+        "outputs": (["length (5)", *[f"digit {i} (10)" for i in range(1, 6)],
+                     "boxes (24): (left, top, right, bottom) / 54 of the union, then digits 1-5"]
+                    if kind == "number" else ["digit (10)"]),
+        "config": config, "command": command,
+    }}
+
+
+def read_numbers(model: nn.Model, images: np.ndarray, batch_size: int = 256
+                 ) -> tuple[Readings, np.ndarray]:
+    """54 x 54 images (N, 54, 54, 3) uint8 -> (Readings, boxes (N, 24) as fractions of 54)."""
+    lengths, chars, boxes = [], [], []
+    for start in range(0, len(images), batch_size):
+        out = model.forward(to_input(images[start:start + batch_size]), training=False)
+        lengths.append(softmax(out[0].astype(np.float64)))
+        chars.append(np.stack([softmax(z.astype(np.float64)) for z in out[1:6]], axis=1))
+        boxes.append(out[6].astype(np.float64))
+    length_p, char_p = np.concatenate(lengths), np.concatenate(chars)
+    labels, confidence = decode(length_p, char_p, BLANK)
+    return Readings(labels, confidence, length_p), np.concatenate(boxes)
+
+
+def box_measures(pred: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """Mean IoU of the union box, and of the digit boxes that exist."""
+    union = box_iou(pred[:, :4], targets[:, :4])
+    digit_pred = pred[:, 4:].reshape(-1, MAX_LENGTH, 4)
+    digit_true = targets[:, 4:].reshape(-1, MAX_LENGTH, 4)
+    digits = box_iou(digit_pred, digit_true)[mask[:, 4::4] > 0]
+    return {"union_box_iou": float(union.mean()), "digit_box_iou": float(digits.mean()),
+            "union_box_iou_over_0.5": float((union > 0.5).mean())}
+
+
+class NumberJob:
+    """svhn-numbers: read whole house numbers from 54 x 54 windows of the 64 x 64 crops."""
+
+    validation_keys = ("sequence",)
+
+    def __init__(self, cfg, data_dir: str | None) -> None:
+        self.cfg = cfg
+        self.splits = load_splits(cfg.protocol, data_dir)
+        synthetic = scenes = None
+        if cfg.synthetic:
+            synthetic, scenes = make_synthetic(cfg.synthetic, cfg.seed, data_dir)
+        self.batches = NumberBatches(self.splits.train, synthetic, scenes, cfg.batch_size,
+                                     cfg.seed)
+
+    def build_model(self) -> nn.Model:
+        return build_number_reader(self.cfg.seed)
+
+    def metadata(self, config: dict, command: str) -> dict:
+        return svhn_metadata("number", self.cfg.task, config, command)
+
+    def train_step(self, model: nn.Model, optimizer: nn.Optimizer, epoch: int,
+                   step: int) -> tuple[float, float]:
+        b = self.batches.batch(epoch, step)
+        lengths = (b.labels != BLANK).sum(axis=1)
+        targets, mask = box_targets(b.boxes, lengths, WINDOW)
+        out = model.forward(to_input(b.images), training=True)
+        read, read_grads = strip_loss(out[:6], b.labels, BLANK, b.read_weight)
+        boxes, box_grad = box_loss(out[6], targets, mask, BOX_WEIGHT)
+        model.backward([*read_grads, box_grad], input_grad=False)
+        optimizer.step()
+        pred_len = out[0].argmax(1) + 1
+        chars = np.stack([z.argmax(1) for z in out[1:6]], axis=1)
+        pred = np.where(np.arange(MAX_LENGTH) < pred_len[:, None], chars, BLANK)
+        readable = b.read_weight > 0
+        return read + boxes, float(np.mean(np.all(pred == b.labels, axis=1)[readable]))
+
+    def measure(self, model: nn.Model, numbers) -> tuple[dict[str, Any], Readings, np.ndarray]:
+        images, boxes = centre_window(numbers)
+        readings, pred_boxes = read_numbers(model, images)
+        result = metrics.summary(readings.labels, numbers.labels, BLANK)
+        result["coverage_at_98"] = metrics.coverage_at(readings.labels, numbers.labels,
+                                                       readings.confidence, 0.98)
+        targets, mask = box_targets(boxes, numbers.lengths(), WINDOW)
+        result.update(box_measures(pred_boxes, targets, mask))
+        return result, readings, images
+
+    def validate(self, model: nn.Model) -> dict[str, float]:
+        result, _, _ = self.measure(model, self.splits.validation)
+        return {"sequence": result["sequence_accuracy"], "union_iou": result["union_box_iou"]}
+
+    def test(self, model: nn.Model, run_dir: Path) -> tuple[dict[str, Any], list[str]]:
+        results, shown = {}, []
+        for name, numbers in self.splits.tests.items():
+            results[name], readings, images = self.measure(model, numbers)
+            shown.append((name, images, numbers.labels, readings))
+        plots.sample_readings(shown, ALPHABET, run_dir / "samples.png", per_set=12,
+                              cell=(1.7, 1.9), columns=6)
+        plots.worst_mistakes(shown, ALPHABET, run_dir / "mistakes.png", count=24,
+                             cell=(1.7, 1.9), columns=6)
+        lines = [f"{name:8s} ({r['count']} images) sequence {100 * r['sequence_accuracy']:6.2f}%"
+                 f"  per-digit {100 * r['char_accuracy_in_number']:6.2f}%"
+                 f"  length {100 * r['length_accuracy']:6.2f}%"
+                 f"  coverage at 98% {100 * r['coverage_at_98']:6.2f}%"
+                 f"  union-box IoU {r['union_box_iou']:.3f}" for name, r in results.items()]
+        return {"protocol": self.cfg.protocol, "test": results}, lines
+
+
+class DigitJob:
+    """svhn-digits: classify single 32 x 32 digits cut from the format-1 images."""
+
+    validation_keys = ("accuracy",)
+
+    def __init__(self, cfg, data_dir: str | None) -> None:
+        self.cfg = cfg
+        splits = load_splits(cfg.protocol, data_dir)
+        parts = [number_digits(splits.train)]
+        if cfg.synthetic:
+            synthetic, _ = make_synthetic(cfg.synthetic, cfg.seed, data_dir)
+            parts.append(number_digits(synthetic))
+        digits, labels = (np.concatenate(p) for p in zip(*parts, strict=True))
+        self.batches = DigitBatches(digits, labels, cfg.batch_size, cfg.seed)
+        self.validation = number_digits(splits.validation)
+        self.tests = {name: number_digits(numbers) for name, numbers in splits.tests.items()}
+
+    def build_model(self) -> nn.Model:
+        return build_digit_classifier(self.cfg.seed)
+
+    def metadata(self, config: dict, command: str) -> dict:
+        return svhn_metadata("digit", self.cfg.task, config, command)
+
+    def train_step(self, model: nn.Model, optimizer: nn.Optimizer, epoch: int,
+                   step: int) -> tuple[float, float]:
+        digits, labels = self.batches.batch(epoch, step)
+        z = model.forward(to_input(digits), training=True)
+        loss = nn.SoftmaxCrossEntropy()
+        value = loss.forward(z, labels)
+        model.backward(loss.backward(), input_grad=False)
+        optimizer.step()
+        return float(value), float(np.mean(z.argmax(1) == labels))
+
+    @staticmethod
+    def classify(model: nn.Model, digits: np.ndarray, batch_size: int = 500) -> np.ndarray:
+        return np.concatenate([model.forward(to_input(digits[s:s + batch_size])).argmax(1)
+                               for s in range(0, len(digits), batch_size)])
+
+    def validate(self, model: nn.Model) -> dict[str, float]:
+        digits, labels = self.validation
+        return {"accuracy": float(np.mean(self.classify(model, digits) == labels))}
+
+    def test(self, model: nn.Model, run_dir: Path) -> tuple[dict[str, Any], list[str]]:
+        results = {}
+        for name, (digits, labels) in self.tests.items():
+            pred = self.classify(model, digits)
+            results[name] = {"count": int(len(labels)),
+                             "accuracy": float(np.mean(pred == labels)),
+                             "confusion": metrics.confusion(pred[:, None], labels[:, None],
+                                                            10).tolist()}
+        lines = [f"{name:8s} ({r['count']} digits) accuracy {100 * r['accuracy']:6.2f}%"
+                 for name, r in results.items()]
+        return {"protocol": self.cfg.protocol, "test": results}, lines
+
+
+def make_svhn_job(cfg, data_dir: str | None) -> NumberJob | DigitJob:
+    if cfg.task == "svhn-numbers":
+        return NumberJob(cfg, data_dir)
+    if cfg.task == "svhn-digits":
+        return DigitJob(cfg, data_dir)
+    raise ValueError(f"unknown SVHN task {cfg.task!r}; choose from {', '.join(SVHN_TASKS)}")

@@ -1,0 +1,139 @@
+"""The house-number reader (Goodfellow et al. 2014) and the single-digit classifier.
+
+**Number reader.** Input: a 54 x 54 colour crop, x (N, 3, 54, 54), each image
+standardised on its own (``to_input``). A trunk of seven 3 x 3 convolutions
+with batch norm, then one dense layer, feeds seven heads:
+
+    h = trunk(x)                               (N, D)
+    P(L | x)   = softmax(head_0(h))            (N, 5)     length 1..5
+    P(s_i | x) = softmax(head_i(h))            (N, 10)    digit i, i = 1..5
+    b          = head_6(h)                     (N, 24)    boxes
+
+The first six heads are the strip reader's (reader.models): the probability
+of a reading is P(L) Π_{i<=L} P(s_i), decoded by reader.decode. The box head
+regresses where the number is, as (left, top, right, bottom) / 54 for the
+union of the digit boxes followed by each of the five digits' boxes (zeros
+past the length; the loss ignores them, see reader.svhn_losses). Reading a
+photo uses the union box to find the number (reader.locate).
+
+Shapes for one image, with ``width`` = w (default 32):
+
+    3x54x54 -conv,ReLU-> w x54x54 -conv,pool,BN,ReLU-> 1.5w x27x27
+            -conv,BN,ReLU-> 2w x27x27 -conv,pool,BN,ReLU-> 3w x13x13
+            -conv,BN,ReLU-> 4w x13x13 -conv,pool,BN,ReLU-> 5w x6x6
+            -conv valid,BN,ReLU-> 6w x4x4 -flatten,dropout,dense,BN,ReLU,dropout-> hidden
+
+As in the strip reader, pooling comes before batch norm and ReLU (a quarter
+of the pixels to normalise, the same function up to the order of monotonic
+per-channel maps). The first convolution has no batch norm: at 54 x 54 it
+would be the most expensive normalisation in the net, and its input is
+already standardised.
+
+**Digit classifier** (svhn-digits). A 32 x 32 colour digit, x (N, 3, 32, 32):
+
+    3x32x32 -conv,BN,ReLU,conv,pool,BN,ReLU-> w x16x16 -(same, 2w)-> 2w x8x8
+            -(same, 4w)-> 4w x4x4 -flatten,dropout,dense,BN,ReLU,dropout-> hidden -dense-> 10
+"""
+
+import numpy as np
+
+import nn
+
+NUMBER_INPUT = 54               # the number reader reads 54 x 54 crops of the 64 x 64 images
+DIGIT_INPUT = 32                # the digit classifier reads 32 x 32 digits
+BOX_OUTPUTS = 4 * 6             # union box + five digit boxes, (left, top, right, bottom) each
+NUM_DIGITS = 10
+MAX_LENGTH = 5
+
+
+def _conv_block(c_in: int, c_out: int, rng: np.random.Generator, pool: bool,
+                norm: bool = True, padding: str | int = "same") -> list[nn.Layer]:
+    layers: list[nn.Layer] = [nn.Conv2D(c_in, c_out, 3, padding=padding, init="he_normal",
+                                        rng=rng)]
+    if pool:
+        layers.append(nn.MaxPool2D(2))
+    if norm:
+        layers.append(nn.BatchNorm2D(c_out))
+    layers.append(nn.ReLU())
+    return layers
+
+
+def build_number_reader(seed: int = 0, width: int = 32, hidden: int = 512,
+                        dropout: float = 0.3) -> nn.MultiHead:
+    """The house-number reader: 3 x 54 x 54 -> [length (5), digit x 5 (10), boxes (24)]."""
+    rng = np.random.default_rng([seed, 3])
+    w = width
+    c = [3, w, 3 * w // 2, 2 * w, 3 * w, 4 * w, 5 * w, 6 * w]
+    trunk = _conv_block(c[0], c[1], rng, pool=False, norm=False)            # w   x54x54
+    trunk += _conv_block(c[1], c[2], rng, pool=True)                         # 1.5w x27x27
+    trunk += _conv_block(c[2], c[3], rng, pool=False)                        # 2w  x27x27
+    trunk += _conv_block(c[3], c[4], rng, pool=True)                         # 3w  x13x13
+    trunk += _conv_block(c[4], c[5], rng, pool=False)                        # 4w  x13x13
+    trunk += _conv_block(c[5], c[6], rng, pool=True)                         # 5w  x6x6
+    trunk += _conv_block(c[6], c[7], rng, pool=False, padding=0)             # 6w  x4x4
+    features = c[7] * 4 * 4
+    trunk += [nn.Flatten(), nn.Dropout(dropout / 2),
+              nn.Dense(features, hidden, init="he_normal", rng=rng),
+              nn.BatchNorm1D(hidden), nn.ReLU(), nn.Dropout(dropout)]
+    heads = [[nn.Dense(hidden, MAX_LENGTH, rng=rng)]]
+    heads += [[nn.Dense(hidden, NUM_DIGITS, rng=rng)] for _ in range(MAX_LENGTH)]
+    heads += [[nn.Dense(hidden, BOX_OUTPUTS, rng=rng)]]
+    return nn.MultiHead(trunk, heads)
+
+
+def build_digit_classifier(seed: int = 0, width: int = 32, hidden: int = 256,
+                           dropout: float = 0.3) -> nn.Sequential:
+    """The single-digit classifier: 3 x 32 x 32 -> 10 logits."""
+    rng = np.random.default_rng([seed, 4])
+    layers: list[nn.Layer] = []
+    c_in = 3
+    for c_out in (width, 2 * width, 4 * width):                              # 32 -> 16 -> 8 -> 4
+        layers += _conv_block(c_in, c_out, rng, pool=False)
+        layers += _conv_block(c_out, c_out, rng, pool=True)
+        c_in = c_out
+    layers += [nn.Flatten(), nn.Dropout(dropout / 2),
+               nn.Dense(4 * width * 4 * 4, hidden, init="he_normal", rng=rng),
+               nn.BatchNorm1D(hidden), nn.ReLU(), nn.Dropout(dropout),
+               nn.Dense(hidden, NUM_DIGITS, rng=rng)]
+    return nn.Sequential(layers)
+
+
+def to_input(images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, H, W, 3) -> float32 (N, 3, H, W), each image standardised.
+
+    Every image has its own mean subtracted and is divided by its own standard
+    deviation (over pixels and channels): the reader should not care whether a
+    plate is lit by noon sun or a street lamp.
+    """
+    x = images.astype(np.float32).transpose(0, 3, 1, 2)                     # (N, 3, H, W)
+    mean = x.mean(axis=(1, 2, 3), keepdims=True)
+    std = x.std(axis=(1, 2, 3), keepdims=True)
+    return np.ascontiguousarray((x - mean) / np.maximum(std, np.float32(4.0)))
+
+
+def box_targets(boxes: np.ndarray, lengths: np.ndarray, size: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Digit boxes (N, 5, 4) as (left, top, width, height) in pixels of a size x size input
+    -> targets (N, 24) float32, (left, top, right, bottom) / size for the union box and each
+    digit, and a mask (N, 24) float32 that is 1 where a target exists."""
+    N = len(boxes)
+    used = np.arange(MAX_LENGTH) < lengths[:, None]                          # (N, 5)
+    ltrb = np.concatenate([boxes[..., :2], boxes[..., :2] + boxes[..., 2:]], axis=2) / size
+    big = np.float32(1e9)
+    union = np.stack([np.where(used, ltrb[..., 0], big).min(1),
+                      np.where(used, ltrb[..., 1], big).min(1),
+                      np.where(used, ltrb[..., 2], -big).max(1),
+                      np.where(used, ltrb[..., 3], -big).max(1)], axis=1)    # (N, 4)
+    targets = np.concatenate([union, np.where(used[..., None], ltrb, 0).reshape(N, -1)], axis=1)
+    mask = np.concatenate([np.ones((N, 4), bool), np.repeat(used, 4, axis=1)], axis=1)
+    return targets.astype(np.float32), mask.astype(np.float32)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of boxes (..., 4) given as (left, top, right, bottom)."""
+    iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    inter = iw * ih
+    area_a = np.clip(a[..., 2] - a[..., 0], 0, None) * np.clip(a[..., 3] - a[..., 1], 0, None)
+    area_b = np.clip(b[..., 2] - b[..., 0], 0, None) * np.clip(b[..., 3] - b[..., 1], 0, None)
+    return inter / np.maximum(area_a + area_b - inter, 1e-12)
