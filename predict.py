@@ -1,15 +1,24 @@
 """Read the number in each image with a trained reader.
 
-    python predict.py strip.png photo.jpg
-    python predict.py --model runs/my-run/model.npz --json *.png
+    python predict.py photo.jpg door.png
+    python predict.py --boxes found/ --min-confidence 0.5 *.jpg
+    python predict.py --model models/mnist-strips.npz --json strip.png
 
 prints one line per image, ``path<TAB>number<TAB>confidence``, where the
 confidence is the probability the model gives the whole reading (its length
-and every character). ``--json`` prints a JSON list of
-{"path", "number", "confidence"} objects instead. Images of any size and format
-Pillow reads are converted to the model's input (reader/preprocess.py); the
-model file's metadata says what input that is.
+and every digit). ``--json`` prints a JSON list of {"path", "number",
+"confidence", ...} objects instead.
 
+The default model, models/svhn-numbers.npz, reads house numbers in colour
+photos of any size: it searches the photo for the number, crops it as its
+training crops were made and reads it (reader/locate.py); ``--boxes`` saves
+each photo with the box it found and the reading drawn on it. A strip model
+(models/mnist-strips.npz) reads 28 x 140 white-on-black strips and converts
+other images to that (reader/preprocess.py). The model file's metadata says
+which kind it is and what input it takes.
+
+With ``--min-confidence P`` a reading less sure than P is withheld: the
+number is printed as "?" (JSON: null, with the withheld reading beside it).
 A file that cannot be read gets one line on stderr and makes the exit status
 2; the other images are still read.
 """
@@ -24,47 +33,124 @@ import nn
 from reader.cli import OneLineParser, UserError, fail
 from reader.decode import to_text
 from reader.evaluate import load_reader, read_strips
-from reader.preprocess import load_strip
+from reader.preprocess import load_strip, open_rgb
 
 PROG = "predict.py"
-DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "mnist-strips.npz"
+MODELS = Path(__file__).resolve().parent / "models"
+DEFAULT_MODEL = MODELS / "svhn-numbers.npz"
 
 
-def main(argv: list[str] | None = None) -> int:
+def probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{text} is not a probability between 0 and 1")
+    return value
+
+
+def parse_args(argv: list[str]):
     p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL,
-                   help="model file written by train.py (default models/mnist-strips.npz)")
+                   help="model file written by train.py (default models/svhn-numbers.npz)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of lines")
+    p.add_argument("--min-confidence", type=probability, default=0.0, metavar="P",
+                   help="withhold readings less sure than P (printed as '?'); default 0")
+    p.add_argument("--boxes", type=Path, metavar="OUT",
+                   help="house-number models: save each photo with the found box drawn; "
+                        "OUT is a .png file for one image, else a folder")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files to read")
-    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    return p.parse_args(argv)
 
-    try:
-        model, meta = load_reader(args.model)
-    except nn.ModelFileError as err:
-        fail(PROG, f"--model {err}")
+
+def box_path(out: Path, image: str, count: int) -> Path:
+    if count == 1 and out.suffix.lower() == ".png":
+        return out
+    return out / f"{Path(image).stem}.boxes.png"
+
+
+def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | None
+                ) -> tuple[list[dict], bool]:
+    """House-number and digit models: read each colour photo on its own."""
+    from reader.locate import draw_found, find_number
+    from reader.svhn_models import to_input
+    results, failed = [], False
+    for path in paths:
+        try:
+            photo = open_rgb(path)
+        except UserError as err:
+            sys.stderr.write(f"{PROG}: error: {err}\n")
+            failed = True
+            continue
+        if meta["kind"] == "digit":
+            from reader.locate import squash
+            x = to_input(squash(photo, (0, 0, photo.shape[1], photo.shape[0]), 32)[None])
+            z = model.forward(x)[0].astype(np.float64)
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            results.append({"path": path, "number": meta["alphabet"][int(p.argmax())],
+                            "confidence": round(float(p.max()), 6)})
+            continue
+        found = find_number(model, photo, meta["alphabet"])
+        result = {"path": path, "number": found.number,
+                  "confidence": round(found.confidence, 6),
+                  "box": [round(v, 1) for v in found.box]}
+        if boxes is not None:
+            target = box_path(boxes, path, len(paths))
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                draw_found(photo, found, target)
+            except OSError as err:
+                fail(PROG, f"--boxes {target}: cannot write ({err.strerror or err})")
+            result["boxes_image"] = str(target)
+        results.append(result)
+    return results, failed
+
+
+def read_strip_images(model: nn.Model, meta: dict, paths: list[str]) -> tuple[list[dict], bool]:
+    """Strip models: every image becomes a 28 x 140 strip; all are read in one batch."""
     height, width = meta["input"]["height"], meta["input"]["width"]
     alphabet, blank = meta["alphabet"], meta["blank"]
-
-    strips, paths, failed = [], [], False
-    for path in args.images:
+    strips, kept, failed = [], [], False
+    for path in paths:
         try:
             strips.append(load_strip(path, height, width))          # (28, 140) uint8
-            paths.append(path)
+            kept.append(path)
         except UserError as err:
             sys.stderr.write(f"{PROG}: error: {err}\n")
             failed = True
     results = []
     if strips:
         readings = read_strips(model, meta["kind"], np.stack(strips), blank)
-        for path, labels, confidence in zip(paths, readings.labels, readings.confidence,
+        for path, labels, confidence in zip(kept, readings.labels, readings.confidence,
                                             strict=True):
             results.append({"path": path, "number": to_text(labels, alphabet, blank),
                             "confidence": round(float(confidence), 6)})
+    return results, failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        model, meta = load_reader(args.model)
+    except nn.ModelFileError as err:
+        fail(PROG, f"--model {err}")
+    if meta["kind"] in ("number", "digit"):
+        results, failed = read_photos(model, meta, args.images, args.boxes)
+    else:
+        if args.boxes is not None:
+            fail(PROG, f"--boxes: {args.model} is a strip reader, which does not locate numbers")
+        results, failed = read_strip_images(model, meta, args.images)
+    for r in results:
+        if r["confidence"] < args.min_confidence:
+            r["withheld"], r["number"] = r["number"], None
     if args.json:
         print(json.dumps(results, indent=1))
     else:
         for r in results:
-            print(f"{r['path']}\t{r['number']}\t{r['confidence']:.4f}")
+            number = "?" if r["number"] is None else r["number"]
+            print(f"{r['path']}\t{number}\t{r['confidence']:.4f}")
     return 2 if failed else 0
 
 

@@ -16,6 +16,9 @@ from reader.decode import decode
 from reader.models import MAX_LENGTH, MODEL_KINDS, STRIP_SHAPE, probabilities, to_input
 
 METADATA_KEY = "reader"
+# model kind -> the (height, width) of its input
+INPUT_SHAPES = {**{kind: STRIP_SHAPE for kind in MODEL_KINDS}, "number": (54, 54),
+                "digit": (32, 32)}
 
 
 @dataclass
@@ -71,13 +74,14 @@ def load_reader(path: str | os.PathLike) -> tuple[nn.Model, dict[str, Any]]:
     try:
         kind, alphabet = meta["kind"], meta["alphabet"]
         shape = (meta["input"]["height"], meta["input"]["width"])
-        ok = kind in MODEL_KINDS and isinstance(alphabet, str) and len(alphabet) >= 2
+        ok = kind in INPUT_SHAPES and isinstance(alphabet, str) and len(alphabet) >= 2
     except (TypeError, KeyError):
         ok = False
     if not ok:
         raise nn.ModelFileError(f"{path}: not a number-reader model (no valid '{METADATA_KEY}' "
                                 "metadata; make one with train.py)")
-    if tuple(shape) != STRIP_SHAPE:
-        raise nn.ModelFileError(f"{path}: expects {shape[0]} x {shape[1]} input; this reader "
-                                f"knows only {STRIP_SHAPE[0]} x {STRIP_SHAPE[1]}")
+    if tuple(shape) != INPUT_SHAPES[kind]:
+        expected = INPUT_SHAPES[kind]
+        raise nn.ModelFileError(f"{path}: expects {shape[0]} x {shape[1]} input; a {kind} "
+                                f"reader reads {expected[0]} x {expected[1]}")
     return model, meta

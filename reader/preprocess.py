@@ -41,8 +41,12 @@ MAX_PIXELS = 40_000_000           # refuse larger images before decoding them
 INK_FRACTION = 0.3
 
 
-def open_grey(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode an image file into grey levels (H, W) float32 in [0, 255]; UserError if unreadable."""
+def open_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode an image file into (H, W, 3) uint8 RGB; UserError naming the file if unreadable.
+
+    Steps: refuse more than ``max_pixels`` before decoding, apply the EXIF
+    rotation, take the first frame, lay transparency on white.
+    """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
@@ -60,7 +64,7 @@ def open_grey(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarr
                     rgba = image.convert("RGBA")
                     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                     image = Image.alpha_composite(white, rgba)
-                grey = np.asarray(image.convert("L"), dtype=np.float32)      # (H, W)
+                rgb = np.asarray(image.convert("RGB"))                       # (H, W, 3)
     except UserError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
@@ -69,9 +73,15 @@ def open_grey(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarr
         raise UserError(f"{path}: not an image Pillow can read") from None
     except (OSError, ValueError, SyntaxError, EOFError) as err:
         raise UserError(f"{path}: damaged or unreadable image ({err})") from None
-    if grey.size == 0:
+    if rgb.size == 0:
         raise UserError(f"{path}: the image has no pixels")
-    return grey
+    return rgb
+
+
+def open_grey(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode an image file into grey levels (H, W) float32 in [0, 255]; UserError if unreadable."""
+    rgb = open_rgb(path, max_pixels)
+    return np.asarray(Image.fromarray(rgb).convert("L"), dtype=np.float32)
 
 
 def background_level(grey: np.ndarray) -> float:

@@ -1,0 +1,145 @@
+"""Find the house number in a photo, crop it as in training, and read it.
+
+The house-number reader (reader.svhn_models) was trained on two kinds of
+54 x 54 input: tight crops (the union of the digit boxes grown 30 %, resized
+to 64 x 64, the centre 54 x 54 kept) and *scenes*, whole pictures squashed to
+54 x 54 with a number somewhere in them. For both it predicts the union box
+of the digits. Reading a photo is a coarse-to-fine search built on that:
+
+1. **Start windows.** The whole photo, and overlapping tiles of it at two
+   finer scales (2 x 2 and 3 x 3 grids of windows half and a third of the
+   photo's size, overlapping by half), so that a small number in a big scene
+   is still a few pixels tall in some window.
+2. **Zoom.** Squash the window to 54 x 54 and ask the model where the number
+   is (its union box). Crop the photo the way training crops were made around
+   that box (data.svhn.crop_window: grown 30 %, resized to 64 x 64, centre
+   54 x 54) and ask again. Repeat until the box stops moving (IoU > 0.9) or
+   ``ZOOM_STEPS`` is reached.
+3. **Choose.** Every start window ends in a reading with a confidence
+   P(L) Π P(s_i); the most confident reading wins, with its box.
+
+The search costs one batch of model calls per zoom step (all start windows at
+once), so a photo takes a few tenths of a second.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+import nn
+from data.strips import BLANK
+from data.svhn import CROP_SIZE, crop_window
+from reader.decode import to_text
+from reader.svhn_job import read_numbers
+from reader.svhn_models import NUMBER_INPUT, box_iou
+
+ZOOM_STEPS = 3
+GRIDS = (1, 2, 3)              # start windows: the whole photo, 2 x 2 and 3 x 3 tiles
+
+
+@dataclass
+class Found:
+    """What the search found in one photo."""
+
+    number: str
+    confidence: float
+    box: tuple[float, float, float, float]      # (left, top, right, bottom) in photo pixels
+    labels: np.ndarray                          # (5,) the reading as label row
+
+
+def start_windows(width: int, height: int, grids: tuple[int, ...] = GRIDS
+                  ) -> list[tuple[int, int, int, int]]:
+    """(left, top, right, bottom) windows: for g in grids, a g x g grid of overlapping tiles
+    each 2/(g + 1) of the photo's width and height (g = 1: the whole photo)."""
+    windows = []
+    for g in grids:
+        w, h = width * 2 / (g + 1) if g > 1 else width, height * 2 / (g + 1) if g > 1 else height
+        for i in range(g):
+            for j in range(g):
+                left, top = j * w / 2, i * h / 2
+                windows.append((round(left), round(top), round(left + w), round(top + h)))
+    return windows
+
+
+def squash(photo: np.ndarray, window: tuple[int, int, int, int], size: int) -> np.ndarray:
+    """The window (left, top, right, bottom) of a photo (H, W, 3), resized to size x size."""
+    left, top, right, bottom = window
+    piece = Image.fromarray(photo[top:bottom, left:right])
+    return np.asarray(piece.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0))
+
+
+def training_view(photo: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """Crop around a union box (left, top, right, bottom) as training crops were made.
+
+    Returns (the 54 x 54 input, the window (left, top, right, bottom) it shows).
+    The 64 x 64 crop's centre 54 x 54 is the part of the grown window that
+    lies 5/64 inside each edge.
+    """
+    H, W = photo.shape[:2]
+    left, top, right, bottom = crop_window((box[0], box[1], box[2] - box[0], box[3] - box[1]),
+                                           W, H)
+    crop = squash(photo, (left, top, right, bottom), CROP_SIZE)
+    m = (CROP_SIZE - NUMBER_INPUT) // 2
+    sx, sy = (right - left) / CROP_SIZE, (bottom - top) / CROP_SIZE
+    shown = (left + m * sx, top + m * sy, right - m * sx, bottom - m * sy)
+    return crop[m:m + NUMBER_INPUT, m:m + NUMBER_INPUT], shown
+
+
+def to_photo(box: np.ndarray, window: tuple) -> np.ndarray:
+    """A box as fractions of a window (left, top, right, bottom) -> photo pixels."""
+    left, top, right, bottom = window
+    w, h = right - left, bottom - top
+    return np.array([left + box[0] * w, top + box[1] * h, left + box[2] * w, top + box[3] * h])
+
+
+def sane(box: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Clip a box to the photo and give it at least 4 px each way."""
+    left, top = np.clip(box[0], 0, width - 4), np.clip(box[1], 0, height - 4)
+    right, bottom = np.clip(box[2], left + 4, width), np.clip(box[3], top + 4, height)
+    return np.array([left, top, right, bottom])
+
+
+def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789",
+                zoom_steps: int = ZOOM_STEPS) -> Found:
+    """Search a photo (H, W, 3) uint8 for its house number and read it."""
+    H, W = photo.shape[:2]
+    windows = start_windows(W, H)
+    inputs = np.stack([squash(photo, w, NUMBER_INPUT) for w in windows])
+    readings, boxes = read_numbers(model, inputs)
+    current = [sane(to_photo(b[:4], w), W, H) for b, w in zip(boxes, windows, strict=True)]
+    for _ in range(zoom_steps):
+        views = [training_view(photo, box) for box in current]
+        inputs = np.stack([v for v, _ in views])
+        readings, boxes = read_numbers(model, inputs)
+        found = [sane(to_photo(b[:4], shown), W, H)
+                 for b, (_, shown) in zip(boxes, views, strict=True)]
+        moved = box_iou(np.array(found), np.array(current))
+        current = found
+        if np.all(moved > 0.9):
+            break
+    best = int(np.argmax(readings.confidence))
+    labels = readings.labels[best]
+    return Found(to_text(labels, alphabet, BLANK), float(readings.confidence[best]),
+                 tuple(float(v) for v in current[best]), labels)
+
+
+def draw_found(photo: np.ndarray, found: Found, path) -> None:
+    """Save the photo with the found box and the reading drawn on it."""
+    from PIL import ImageDraw
+    image = Image.fromarray(photo)
+    draw = ImageDraw.Draw(image)
+    line = max(2, round(max(photo.shape[:2]) / 300))
+    draw.rectangle(found.box, outline=(255, 40, 40), width=line)
+    text = f"{found.number} ({found.confidence:.2f})"
+    size = max(12, round(max(photo.shape[:2]) / 25))
+    try:
+        from matplotlib import font_manager
+        from PIL import ImageFont
+        font = ImageFont.truetype(font_manager.findfont("DejaVu Sans:bold"), size)
+    except (OSError, ValueError):
+        font = None
+    x, y = found.box[0], max(0, found.box[1] - size * 1.3)
+    draw.rectangle((x, y, x + size * 0.62 * len(text) + 6, y + size * 1.25), fill=(255, 40, 40))
+    draw.text((x + 3, y), text, fill=(255, 255, 255), font=font)
+    image.save(path)

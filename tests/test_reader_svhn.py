@@ -1,0 +1,207 @@
+"""The SVHN readers: losses, boxes, coverage, data batches, train.py and predict.py on tiny data."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from reader_fixtures import assert_one_line_error, run_cli
+from svhn_fixtures import write_tiny_svhn
+
+import nn
+import predict
+import train
+from data import DataError
+from data.strips import BLANK
+from data.svhn import crop_window, digit_crops, load_number_crops, union_boxes
+from reader.locate import find_number, start_windows
+from reader.losses import box_loss, strip_loss
+from reader.metrics import coverage_at
+from reader.svhn_data import NumberBatches, centre_window, load_splits
+from reader.svhn_job import svhn_metadata
+from reader.svhn_models import box_iou, box_targets, build_number_reader, to_input
+
+
+@pytest.fixture(scope="module")
+def tiny_svhn(tmp_path_factory):
+    return write_tiny_svhn(tmp_path_factory.mktemp("data"))
+
+
+def test_box_loss_gradient_and_mask():
+    rng = np.random.default_rng(0)
+    pred, target = rng.random((4, 24)), rng.random((4, 24))
+    mask = (rng.random((4, 24)) > 0.3).astype(np.float64)
+    loss, grad = box_loss(pred, target, mask, 3.0)
+    expected = nn.numerical_gradient(lambda: box_loss(pred, target, mask, 3.0)[0], pred)
+    assert nn.relative_error(grad, expected) < 1e-6
+    assert np.all(grad[mask == 0] == 0)
+    assert loss == pytest.approx(3.0 * ((pred - target) ** 2 * mask).sum() / 4)
+
+
+def test_weighted_reading_loss_leaves_weight_zero_examples_out():
+    rng = np.random.default_rng(1)
+    outputs = [rng.standard_normal((6, 5))] + [rng.standard_normal((6, 10)) for _ in range(5)]
+    labels = np.full((6, 5), BLANK)
+    for n in range(6):
+        length = 1 + n % 5
+        labels[n, :length] = rng.integers(0, 10, length)
+    weights = np.array([1, 0, 1, 0, 1, 1.0])
+    loss, grads = strip_loss(outputs, labels, BLANK, weights)
+    for k in range(6):
+        expected = nn.numerical_gradient(lambda: strip_loss(outputs, labels, BLANK, weights)[0],
+                                         outputs[k])
+        assert nn.relative_error(grads[k], expected) < 1e-6
+        assert np.all(grads[k][weights == 0] == 0)
+    kept = weights > 0
+    alone, _ = strip_loss([o[kept] for o in outputs], labels[kept], BLANK)
+    assert loss == pytest.approx(alone * kept.sum() / len(kept))
+
+
+def test_box_targets_union_and_iou():
+    boxes = np.zeros((1, 5, 4), np.float32)
+    boxes[0, 0] = [10, 5, 10, 20]
+    boxes[0, 1] = [22, 8, 10, 20]
+    targets, mask = box_targets(boxes, np.array([2]), 54)
+    assert np.allclose(targets[0, :4] * 54, [10, 5, 32, 28])
+    assert mask[0].tolist() == [1] * 12 + [0] * 12
+    assert np.allclose(union_boxes(boxes, np.array([2]))[0], [10, 5, 22, 23])
+    a = np.array([0, 0, 2, 2.0])
+    assert box_iou(a, a) == pytest.approx(1.0)
+    assert box_iou(a, np.array([1, 0, 3, 2.0])) == pytest.approx(1 / 3)
+    assert box_iou(a, np.array([5, 5, 6, 6.0])) == 0
+
+
+def test_coverage_at_accuracy():
+    true = np.arange(10)[:, None]
+    pred = true.copy()
+    pred[[3, 8]] = 99                                     # wrong at confidence ranks 4 and 9
+    confidence = np.linspace(1, 0.1, 10)
+    assert coverage_at(pred, true, confidence, 1.0) == pytest.approx(0.3)
+    assert coverage_at(pred, true, confidence, 0.85) == pytest.approx(0.8)   # 7 of 8 = 0.875
+    assert coverage_at(true, true, confidence, 0.98) == 1.0
+
+
+def test_crop_window_is_the_grown_union_clipped():
+    assert crop_window((10, 20, 10, 10), 100, 100) == (8, 18, 22, 32)
+    assert crop_window((0, 0, 10, 10), 100, 100) == (0, 0, 12, 12)
+    with pytest.raises(ValueError):
+        crop_window((200, 200, 5, 5), 100, 100)
+
+
+def test_loading_the_tiny_svhn_and_the_protocols(tiny_svhn):
+    crops = load_number_crops("train", tiny_svhn)
+    assert crops.images.shape == (40, 64, 64, 3) and crops.names[0] == "train/1.png"
+    assert np.all((crops.labels == BLANK) == (np.arange(5) >= crops.lengths()[:, None]))
+    pooled = load_splits("pooled", tiny_svhn)
+    assert len(pooled.tests["holdout"]) == 10
+    train_names = set(pooled.train.names) | set(pooled.validation.names)
+    assert len(train_names) == 40 + 20
+    assert not train_names & set(pooled.tests["holdout"].names)
+    literature = load_splits("literature", tiny_svhn)
+    assert len(literature.tests["test"]) == 30 and len(literature.tests["strict"]) == 15
+    assert all(n.startswith("train/") for n in literature.train.names)
+    digits, labels = digit_crops(crops)
+    assert digits.shape == (crops.lengths().sum(), 32, 32, 3)
+    assert labels.tolist() == [d for row in crops.labels for d in row if d != BLANK]
+
+
+def test_missing_and_damaged_svhn_files_are_named(tmp_path):
+    with pytest.raises(DataError, match="boxes.csv"):
+        load_number_crops("train", tmp_path)
+    data = write_tiny_svhn(tmp_path / "d")
+    tar = data / "svhn" / "format1_crops" / "train.tar"
+    tar.write_bytes(tar.read_bytes()[:3000])
+    with pytest.raises(DataError, match="train.tar"):
+        load_number_crops("train", data)
+
+
+def test_batches_are_reproducible_and_boxes_follow_the_window(tiny_svhn):
+    splits = load_splits("pooled", tiny_svhn)
+    batches = NumberBatches(splits.train, None, None, 8, seed=3)
+    a, b = batches.batch(2, 5), batches.batch(2, 5)
+    assert np.array_equal(a.images, b.images) and np.array_equal(a.boxes, b.boxes)
+    assert a.images.shape == (8, 54, 54, 3) and np.all(a.read_weight == 1)
+    images, boxes = centre_window(splits.train)
+    assert np.allclose(boxes[..., :2], splits.train.boxes[..., :2] - 5)
+    assert np.array_equal(images[0], splits.train.images[0, 5:59, 5:59])
+
+
+def test_input_is_standardised_per_image():
+    images = np.random.default_rng(0).integers(0, 256, (3, 54, 54, 3), dtype=np.uint8)
+    x = to_input(images)
+    assert x.shape == (3, 3, 54, 54) and x.dtype == np.float32
+    assert np.allclose(x.mean(axis=(1, 2, 3)), 0, atol=1e-5)
+    assert np.allclose(x.std(axis=(1, 2, 3)), 1, atol=1e-3)
+
+
+def test_start_windows_cover_the_photo():
+    windows = start_windows(300, 200)
+    assert windows[0] == (0, 0, 300, 200) and len(windows) == 1 + 4 + 9
+    for left, top, right, bottom in windows:
+        assert 0 <= left < right <= 300 and 0 <= top < bottom <= 200
+
+
+def save_untrained_number_reader(path):
+    model = build_number_reader(seed=0, width=8, hidden=32)
+    model.save(str(path), svhn_metadata("number", "svhn-numbers", {}, "test"))
+    return path
+
+
+def test_find_number_returns_a_box_inside_the_photo():
+    model = build_number_reader(seed=0, width=8, hidden=32)
+    photo = np.random.default_rng(0).integers(0, 256, (90, 160, 3), dtype=np.uint8)
+    found = find_number(model, photo)
+    left, top, right, bottom = found.box
+    assert 0 <= left < right <= 160 and 0 <= top < bottom <= 90
+    assert 0 <= found.confidence <= 1 and 1 <= len(found.number) <= 5
+
+
+def test_predict_with_a_house_number_model(tmp_path, capsys):
+    model = save_untrained_number_reader(tmp_path / "svhn.npz")
+    photo = tmp_path / "door.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (80, 120, 3), dtype=np.uint8)
+                    ).save(photo)
+    status = predict.main(["--model", str(model), "--boxes", str(tmp_path / "out.png"),
+                           str(photo)])
+    out = capsys.readouterr().out
+    assert status == 0 and out.startswith(f"{photo}\t")
+    assert Image.open(tmp_path / "out.png").size == (120, 80)
+    status = predict.main(["--model", str(model), "--json", "--min-confidence", "1",
+                           str(photo)])
+    result = json.loads(capsys.readouterr().out)[0]
+    assert status == 0 and result["number"] is None and "withheld" in result
+
+
+def test_predict_bad_min_confidence_and_not_an_image(tmp_path):
+    model = save_untrained_number_reader(tmp_path / "svhn.npz")
+    assert_one_line_error(run_cli("predict.py", "--model", str(model), "--min-confidence", "2",
+                                  "x.png"), "--min-confidence")
+    (tmp_path / "x.png").write_text("not an image")
+    assert_one_line_error(run_cli("predict.py", "--model", str(model), str(tmp_path / "x.png")),
+                          "x.png")
+
+
+def test_train_svhn_numbers_on_tiny_data_and_resume_exactly(tiny_svhn, tmp_path, monkeypatch):
+    monkeypatch.setattr("reader.svhn_job.build_number_reader",
+                        lambda seed: build_number_reader(seed, width=8, hidden=32))
+    common = ["--task", "svhn-numbers", "--synthetic", "0", "--epochs", "2",
+              "--steps-per-epoch", "3", "--batch-size", "8", "--checkpoint-every", "2",
+              "--data-dir", str(tiny_svhn)]
+    assert train.main([*common, "--out", str(tmp_path / "whole")]) == 0
+    assert train.main([*common, "--out", str(tmp_path / "split"), "--stop-after", "4"]) == 0
+    assert train.main(["--resume", str(tmp_path / "split"), "--data-dir", str(tiny_svhn)]) == 0
+    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    split = json.loads((tmp_path / "split" / "metrics.json").read_text())
+    assert whole["test"] == split["test"] and whole["protocol"] == "pooled"
+    assert whole["test"]["holdout"]["count"] == 10
+    for key in ("coverage_at_98", "union_box_iou", "digit_box_iou", "length_accuracy"):
+        assert key in whole["test"]["holdout"]
+
+
+def test_train_svhn_bad_options(tiny_svhn):
+    assert_one_line_error(run_cli("train.py", "--task", "svhn-numbers", "--model", "strip",
+                                  "--data-dir", str(tiny_svhn)), "--model strip")
+    assert_one_line_error(run_cli("train.py", "--task", "svhn-numbers", "--data-dir",
+                                  str(tiny_svhn.parent / "nowhere"), "--synthetic", "0",
+                                  "--out", str(tiny_svhn.parent / "run")),
+                          "train_real.txt: missing")
