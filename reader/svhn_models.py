@@ -77,7 +77,13 @@ def build_number_reader(seed: int = 0, width: int = 32, hidden: int = 512,
               nn.BatchNorm1D(hidden), nn.ReLU(), nn.Dropout(dropout)]
     heads = [[nn.Dense(hidden, MAX_LENGTH, rng=rng)]]
     heads += [[nn.Dense(hidden, NUM_DIGITS, rng=rng)] for _ in range(MAX_LENGTH)]
-    heads += [[nn.Dense(hidden, BOX_OUTPUTS, rng=rng)]]
+    box_head = nn.Dense(hidden, BOX_OUTPUTS, rng=rng)
+    # The box head starts near "the average box" with tiny weights: at the usual
+    # scale its first errors (~1 per coordinate) sent back gradients ten times
+    # the reading heads', and the trunk learned boxes long before digits.
+    box_head.params["W"] *= np.float32(0.01)
+    box_head.params["b"][:] = np.tile(np.array([0.1, 0.1, 0.9, 0.9], np.float32), 6)
+    heads += [[box_head]]
     return nn.MultiHead(trunk, heads)
 
 
