@@ -24,6 +24,7 @@ from reader.svhn_data import (
     load_splits,
     make_synthetic,
     number_digits,
+    official_file,
 )
 from reader.svhn_models import (
     DIGIT_INPUT,
@@ -152,7 +153,11 @@ class NumberJob:
 
 
 class DigitJob:
-    """svhn-digits: classify single 32 x 32 digits cut from the format-1 images."""
+    """svhn-digits: classify single 32 x 32 digits cut from the format-1 images.
+
+    Training digits: those of the protocol's training images, synthetic ones,
+    and SVHN's own ``train_32x32.mat`` when it is in ``svhn/official/``.
+    """
 
     validation_keys = ("accuracy",)
 
@@ -160,6 +165,10 @@ class DigitJob:
         self.cfg = cfg
         splits = load_splits(cfg.protocol, data_dir)
         parts = [number_digits(splits.train)]
+        official = official_file("train_32x32.mat", data_dir)
+        if official is not None:                    # SVHN's own 73,257 cropped train digits
+            from data.svhn_official import load_cropped_mat
+            parts.append(load_cropped_mat(official))
         if cfg.synthetic:
             synthetic, _ = make_synthetic(cfg.synthetic, cfg.seed, data_dir)
             parts.append(number_digits(synthetic))

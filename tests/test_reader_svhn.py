@@ -205,3 +205,13 @@ def test_train_svhn_bad_options(tiny_svhn):
                                   str(tiny_svhn.parent / "nowhere"), "--synthetic", "0",
                                   "--out", str(tiny_svhn.parent / "run")),
                           "train_real.txt: missing")
+
+
+def test_the_official_train_archive_replaces_train_real(tmp_path):
+    from test_data_svhn_official import NUMBERS, write_format1
+    data = write_tiny_svhn(tmp_path / "d")
+    write_format1(data / "svhn" / "official")
+    splits = load_splits("literature", data)
+    names = splits.train.names + splits.validation.names
+    assert sorted(names) == sorted(f"train/{n}" for n, digits in NUMBERS.items()
+                                   if len(digits) <= 5)
