@@ -137,13 +137,18 @@ class HouseNumberGenerator:
 
     def numbers(self, count: int, rng: np.random.Generator, size: int = 64) -> NumberImages:
         """``count`` synthetic number crops, framed as SVHN's, (count, size, size, 3) uint8."""
+        return self._draw(count, rng, size, self._number, "synthetic")
+
+    def _draw(self, count: int, rng: np.random.Generator, size: int, draw, prefix: str
+              ) -> NumberImages:
+        """Draw ``count`` labels, then one image and its boxes per label with ``draw``."""
         labels = draw_labels(count, rng)
         images = np.empty((count, size, size, 3), np.uint8)
         boxes = np.zeros((count, MAX_LENGTH, 4), np.float32)
         for i, row in enumerate(labels):
             digits = [int(d) for d in row if d != BLANK]
-            images[i], boxes[i, :len(digits)] = self._number(digits, rng, size)
-        return NumberImages(images, labels, boxes, [f"synthetic/{i}" for i in range(count)])
+            images[i], boxes[i, :len(digits)] = draw(digits, rng, size)
+        return NumberImages(images, labels, boxes, [f"{prefix}/{i}" for i in range(count)])
 
     def _number(self, digits: list[int], rng: np.random.Generator, size: int
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -176,13 +181,7 @@ class HouseNumberGenerator:
         The boxes are the digit boxes in output pixels (``union_boxes()`` gives
         where the number is); labels as in ``numbers``.
         """
-        labels = draw_labels(count, rng)
-        images = np.empty((count, size, size, 3), np.uint8)
-        boxes = np.zeros((count, MAX_LENGTH, 4), np.float32)
-        for i, row in enumerate(labels):
-            digits = [int(d) for d in row if d != BLANK]
-            images[i], boxes[i, :len(digits)] = self._scene(digits, rng, size)
-        return NumberImages(images, labels, boxes, [f"synthetic-scene/{i}" for i in range(count)])
+        return self._draw(count, rng, size, self._scene, "synthetic-scene")
 
     def _scene(self, digits: list[int], rng: np.random.Generator, size: int
                ) -> tuple[np.ndarray, np.ndarray]:
