@@ -7,7 +7,7 @@ from reader_fixtures import save_untrained_reader
 import nn
 from reader.evaluate import load_reader, read_strips
 from reader.losses import strip_loss, tower_loss
-from reader.models import build, logits, to_input, to_tiles
+from reader.models import align_left, build, logits, to_input, to_tiles
 
 B = 10
 
@@ -17,6 +17,20 @@ def test_to_tiles_cuts_the_five_slots_in_order():
     tiles = to_tiles(x)
     assert tiles.shape == (10, 1, 28, 28)
     assert np.array_equal(tiles[5 + 3, 0], x[1, 0, :, 84:112])     # strip 1, slot 3
+
+
+def test_align_left_moves_the_first_inked_column_to_the_margin():
+    strips = np.zeros((3, 28, 140), np.uint8)
+    strips[0, 5:20, 60:70] = 200                   # ink from column 60
+    strips[1, 5:20, 1:9] = 255                     # already left of the margin: kept
+    strips[1, 0, 100] = 40                         # faint (below the threshold): not ink
+    aligned = align_left(strips, margin=2, threshold=64)
+    assert np.array_equal(aligned[0, :, 2:80], strips[0, :, 60:138])
+    assert not aligned[0, :, 80:].any() and not aligned[0, :, :2].any()
+    assert np.array_equal(aligned[1], strips[1])
+    assert np.array_equal(aligned[2], strips[2])   # blank strip: unchanged
+    assert to_input(strips, "strip")[0, 0, 10, 2] == pytest.approx(200 / 255)
+    assert to_input(strips, "tower")[0, 0, 10, 60] == pytest.approx(200 / 255)
 
 
 @pytest.mark.parametrize("kind", ["strip", "tower"])
