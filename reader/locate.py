@@ -15,8 +15,12 @@ of the digits. Reading a photo is a coarse-to-fine search built on that:
    that box (data.svhn.crop_window: grown 30 %, resized to 64 x 64, centre
    54 x 54) and ask again. Repeat until the box stops moving (IoU > 0.9) or
    ``ZOOM_STEPS`` is reached.
-3. **Choose.** Every start window ends in a reading with a confidence
-   P(L) Π P(s_i); the most confident reading wins, with its box.
+3. **Choose, coarse first.** Every start window ends in a reading with a
+   confidence P(L) Π P(s_i). A tile that holds part of a number can read that
+   part confidently ("21" of "1521"), so the scales are asked in order: the
+   whole photo's reading is taken if its confidence is at least ``ACCEPT``,
+   else the best 2 x 2 tile's if that is, else the best 3 x 3 tile's, and if
+   no scale is that sure, the most confident reading of all.
 
 The search costs one batch of model calls per zoom step (all start windows at
 once), so a photo takes a few tenths of a second.
@@ -36,6 +40,7 @@ from reader.svhn_models import NUMBER_INPUT, box_iou
 
 ZOOM_STEPS = 3
 GRIDS = (1, 2, 3)              # start windows: the whole photo, 2 x 2 and 3 x 3 tiles
+ACCEPT = 0.5                   # a scale's best reading this sure ends the search
 
 
 @dataclass
@@ -118,10 +123,22 @@ def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789"
         current = found
         if np.all(moved > 0.9):
             break
-    best = int(np.argmax(readings.confidence))
+    best = choose(readings.confidence, [g for g in GRIDS for _ in range(g * g)])
     labels = readings.labels[best]
     return Found(to_text(labels, alphabet, BLANK), float(readings.confidence[best]),
                  tuple(float(v) for v in current[best]), labels)
+
+
+def choose(confidence: np.ndarray, grid_of: list[int], accept: float = ACCEPT) -> int:
+    """Index of the reading to keep: the best of the coarsest scale that reaches ``accept``,
+    else the most confident of all. ``grid_of[k]`` is the grid start window k came from."""
+    grid_of = np.asarray(grid_of)
+    for g in GRIDS:
+        index = np.flatnonzero(grid_of == g)
+        best = index[np.argmax(confidence[index])]
+        if confidence[best] >= accept:
+            return int(best)
+    return int(np.argmax(confidence))
 
 
 def draw_found(photo: np.ndarray, found: Found, path) -> None:

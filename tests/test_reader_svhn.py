@@ -14,7 +14,7 @@ import train
 from data import DataError
 from data.strips import BLANK
 from data.svhn import crop_window, digit_crops, load_number_crops, union_boxes
-from reader.locate import find_number, start_windows
+from reader.locate import choose, find_number, start_windows
 from reader.losses import box_loss, strip_loss
 from reader.metrics import coverage_at
 from reader.svhn_data import NumberBatches, centre_window, load_splits
@@ -139,6 +139,16 @@ def test_start_windows_cover_the_photo():
     assert windows[0] == (0, 0, 300, 200) and len(windows) == 1 + 4 + 9
     for left, top, right, bottom in windows:
         assert 0 <= left < right <= 300 and 0 <= top < bottom <= 200
+
+
+def test_choose_prefers_the_coarsest_sure_reading():
+    grid_of = [1, 2, 2, 2, 2] + [3] * 9
+    confidence = np.full(14, 0.1)
+    confidence[3], confidence[7] = 0.6, 0.9                # a sure 2 x 2 tile, a surer 3 x 3 one
+    assert choose(confidence, grid_of) == 3
+    confidence[0] = 0.55                                   # the whole photo is sure enough
+    assert choose(confidence, grid_of) == 0
+    assert choose(np.full(14, 0.2) + np.eye(14)[9] * 0.1, grid_of) == 9   # nothing sure: the best
 
 
 def save_untrained_number_reader(path):
