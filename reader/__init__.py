@@ -1,4 +1,4 @@
-"""reader — reading numbers of up to five characters from 28 x 140 strips.
+"""reader — reading numbers of up to five characters: 28 x 140 strips and SVHN house numbers.
 
 The only package that joins ``nn`` (the network library) and ``data`` (the
 datasets and the strip generator):
@@ -8,11 +8,15 @@ datasets and the strip generator):
 * ``decode``     most likely length, then that many characters; confidence of the reading
 * ``metrics``    sequence, per-character, per-length and length accuracy, confusion
 * ``tasks``      which dataset and alphabet; training batches and fixed test strips
-* ``training``   the training loop, checkpoints and exact resuming, the run folder
+* ``training``   the training loop, checkpoints and exact resuming, the run folder; it runs a
+                 *job*: ``strip_job`` (strips) or ``svhn_job`` (house numbers, single digits)
+* ``svhn_models`` the house-number reader (length, digit and box heads) and digit classifier
+* ``svhn_data``  SVHN protocols (which images train and test) and training batches
+* ``locate``     find the number in a photo with the box head, coarse to fine, and read it
 * ``evaluate``   run a reader over strips; the metadata a model file carries
 * ``preprocess`` any image Pillow reads -> the model's 28 x 140 input
 * ``plots``, ``progress``, ``cli``, ``docfigures``: pictures, progress bar, CLI helpers
 
 ``train.py`` and ``predict.py`` in the repository root are thin command lines
-over these modules; docs/strips.md explains the models.
+over these modules; docs/strips.md and docs/svhn.md explain the models.
 """
