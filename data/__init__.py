@@ -4,6 +4,10 @@ This package knows nothing about neural networks.  It finds the data folder
 (``paths``), downloads and validates MNIST (``mnist``), reads notMNIST
 (``notmnist``), cuts each dataset into train / validation / test character
 pools (``pools``) and turns a pool into 28 x 140 number strips (``strips``).
+For house numbers it reads SVHN (``svhn``: the project's 64 x 64 format-1
+crops and splits; ``svhn_official``: the official .mat and format-1 files)
+and draws synthetic ones (``housenumbers``, with ``glyphs``, ``render`` and
+``scenery``).
 Every problem with a file on disk is raised as a one-line ``DataError``.
 """
 
