@@ -102,13 +102,25 @@ def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None
 
 
 def save(model: Model, path: str | os.PathLike, metadata: dict | None = None,
-         extra: dict[str, np.ndarray] | None = None) -> None:
-    """Save ``model`` (and optional extra named arrays, e.g. optimizer state) to one .npz."""
+         extra: dict[str, np.ndarray] | None = None, half: bool = False) -> None:
+    """Save ``model`` (and optional extra named arrays, e.g. optimizer state) to one .npz.
+
+    ``half=True`` stores the floating-point arrays as float16, which halves
+    the file of a model that ships; ``load`` copies them back into the
+    model's own dtype (float32), so it computes as before, with weights
+    rounded to 11 significant bits.
+    """
     if metadata is not None:
         model.metadata = dict(metadata)
     header = {"format": FORMAT, "version": VERSION, "model": describe(model),
               "metadata": model.metadata}
     arrays = model_arrays(model)
+    if half:
+        for name, value in arrays.items():
+            if np.issubdtype(value.dtype, np.floating):
+                if np.abs(value).max(initial=0) >= np.finfo(np.float16).max:
+                    raise ValueError(f"array {name!r} does not fit in float16")
+                arrays[name] = value.astype(np.float16)
     for name in extra or {}:
         if name in arrays or name == ARCHITECTURE_KEY:
             raise ValueError(f"extra array name {name!r} clashes with the model's arrays")

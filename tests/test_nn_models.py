@@ -328,6 +328,28 @@ def test_save_load_multihead_gives_identical_outputs(tmp_path):
     assert loaded.metadata == {"heads": ["d1", "d2", "length"]}
 
 
+def test_half_storage_halves_the_file_and_loads_back_into_float32(tmp_path):
+    model = trained(multihead(dtype=np.float32), images(4, 7, 0, np.float32))
+    model.save(tmp_path / "full.npz")
+    nn.save(model, tmp_path / "half.npz", half=True)
+    big = nn.Sequential([nn.Dense(300, 200, rng=0)])               # arrays outweigh the header
+    big.save(tmp_path / "big-full.npz")
+    nn.save(big, tmp_path / "big-half.npz", half=True)
+    full, half = ((tmp_path / f"big-{k}.npz").stat().st_size for k in ("full", "half"))
+    assert half < 0.55 * full
+    loaded = nn.load(tmp_path / "half.npz")
+    for (name, sa, ka), (_, sb, kb) in zip(model.named_arrays(), loaded.named_arrays(),
+                                          strict=True):
+        assert sb[kb].dtype == np.float32, name
+        np.testing.assert_allclose(sb[kb], sa[ka], rtol=1e-3, atol=1e-4, err_msg=name)
+    x = images(3, 7, 1, np.float32)
+    for got, want in zip(loaded.forward(x), model.forward(x), strict=True):
+        np.testing.assert_allclose(got, want, rtol=0.02, atol=0.02)
+    model.trunk.layers[0].params["W"][0, 0, 0, 0] = 1e6
+    with pytest.raises(ValueError, match="float16"):
+        nn.save(model, tmp_path / "big.npz", half=True)
+
+
 def test_load_uses_no_pickle_for_a_valid_file(tmp_path, monkeypatch):
     model = small_cnn(dtype=np.float32)
     model.save(tmp_path / "m.npz", {"k": 1})
