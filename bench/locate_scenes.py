@@ -1,0 +1,81 @@
+"""How well predict.py's search finds and reads numbers in synthetic scenes it never saw.
+
+    python bench/locate_scenes.py                         # models/svhn-numbers.npz, 300 scenes
+
+Draws ``--count`` scenes (data.housenumbers, a seed no training run uses) of
+``--size`` x ``--size`` pixels, each with one number whose union box is 8-90 %
+of the scene's width, runs reader.locate.find_number on each, and prints the
+mean IoU of the found box with the true union box, the share found (IoU > 0.5)
+and the share read exactly, overall and by the number's width. Writes
+``--json`` (default docs/measurements/locate-scenes.json).
+"""
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from data.housenumbers import HouseNumberGenerator, train_backgrounds  # noqa: E402
+from data.strips import BLANK  # noqa: E402
+from reader.decode import to_text  # noqa: E402
+from reader.evaluate import load_reader  # noqa: E402
+from reader.locate import find_number  # noqa: E402
+from reader.svhn_models import box_iou  # noqa: E402
+
+SEED = 4242                     # training uses [seed, 77] with small seeds
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", type=Path, default=ROOT / "models" / "svhn-numbers.npz")
+    p.add_argument("--count", type=int, default=300)
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--data-dir")
+    p.add_argument("--json", type=Path,
+                   default=ROOT / "docs" / "measurements" / "locate-scenes.json")
+    args = p.parse_args()
+    model, meta = load_reader(args.model)
+    rng = np.random.default_rng(SEED)
+    scenes = HouseNumberGenerator(train_backgrounds(args.data_dir, rng=rng)).scenes(
+        args.count, rng, size=args.size)
+    union = scenes.union_boxes()                                   # (N, 4) left, top, w, h
+    truth = np.concatenate([union[:, :2], union[:, :2] + union[:, 2:]], axis=1)
+    found, exact = [], []
+    start = time.perf_counter()
+    for image, labels in zip(scenes.images, scenes.labels, strict=True):
+        result = find_number(model, image, meta["alphabet"])
+        found.append(result.box)
+        exact.append(result.number == to_text(labels, meta["alphabet"], BLANK))
+    seconds = time.perf_counter() - start
+    iou = box_iou(np.array(found), truth)
+    exact = np.array(exact)
+    width = union[:, 2] / args.size
+    groups = {"all": np.ones(len(width), bool), "width < 25 %": width < 0.25,
+              "width 25-50 %": (width >= 0.25) & (width < 0.5), "width >= 50 %": width >= 0.5}
+    results = {name: {"count": int(m.sum()), "mean_iou": float(iou[m].mean()),
+                      "found_iou_over_0.5": float((iou[m] > 0.5).mean()),
+                      "read_exactly": float(exact[m].mean())}
+               for name, m in groups.items() if m.any()}
+    for name, r in results.items():
+        print(f"{name:14s} {r['count']:4d} scenes  mean IoU {r['mean_iou']:.3f}  "
+              f"found {100 * r['found_iou_over_0.5']:5.1f}%  "
+              f"read exactly {100 * r['read_exactly']:5.1f}%")
+    summary = {"command": "python bench/locate_scenes.py" + "".join(f" {a}" for a in sys.argv[1:]),
+               "model": str(args.model), "seed": SEED, "size": args.size,
+               "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
+               "date": time.strftime("%Y-%m-%d"), "seconds_per_scene": seconds / args.count,
+               "results": results}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
