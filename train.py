@@ -99,7 +99,8 @@ def run_dir_for(args, cfg: Config) -> Path:
         return args.resume
     if args.out is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        return Path("runs") / f"{cfg.task}-{cfg.model}-{cfg.layout}-s{cfg.seed}-{stamp}"
+        variant = cfg.protocol if cfg.task in SVHN_TASKS else cfg.layout
+        return Path("runs") / f"{cfg.task}-{cfg.model}-{variant}-s{cfg.seed}-{stamp}"
     if (args.out / "checkpoint.npz").exists():
         fail(PROG, f"--out {args.out}: already holds a run; continue it with --resume {args.out}")
     if args.out.exists() and not args.out.is_dir():
