@@ -11,6 +11,7 @@ import numpy as np
 
 import nn
 from data.strips import BLANK
+from data.svhn import NumberImages
 from reader import metrics, plots
 from reader.decode import decode
 from reader.evaluate import Readings
@@ -85,6 +86,31 @@ def box_measures(pred: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> dic
             "union_box_iou_over_0.5": float((union > 0.5).mean())}
 
 
+def measure_numbers(model: nn.Model, numbers: NumberImages
+                    ) -> tuple[dict[str, Any], Readings, np.ndarray]:
+    """Read the centre 54 x 54 of every image; return (measures, readings, the windows).
+
+    The measures are reader.metrics.summary's, the coverage at 98 % accuracy,
+    and the mean IoU of the union and digit boxes.
+    """
+    images, boxes = centre_window(numbers)
+    readings, pred_boxes = read_numbers(model, images)
+    result = metrics.summary(readings.labels, numbers.labels, BLANK)
+    result["coverage_at_98"] = metrics.coverage_at(readings.labels, numbers.labels,
+                                                   readings.confidence, 0.98)
+    targets, mask = box_targets(boxes, numbers.lengths(), WINDOW)
+    result.update(box_measures(pred_boxes, targets, mask))
+    return result, readings, images
+
+
+def summary_lines(results: dict[str, dict[str, Any]]) -> list[str]:
+    return [f"{name:8s} ({r['count']} images) sequence {100 * r['sequence_accuracy']:6.2f}%"
+            f"  per-digit {100 * r['char_accuracy_in_number']:6.2f}%"
+            f"  length {100 * r['length_accuracy']:6.2f}%"
+            f"  coverage at 98% {100 * r['coverage_at_98']:6.2f}%"
+            f"  union-box IoU {r['union_box_iou']:.3f}" for name, r in results.items()]
+
+
 class NumberJob:
     """svhn-numbers: read whole house numbers from 54 x 54 windows of the 64 x 64 crops."""
 
@@ -121,34 +147,20 @@ class NumberJob:
         readable = b.read_weight > 0
         return read + boxes, float(np.mean(np.all(pred == b.labels, axis=1)[readable]))
 
-    def measure(self, model: nn.Model, numbers) -> tuple[dict[str, Any], Readings, np.ndarray]:
-        images, boxes = centre_window(numbers)
-        readings, pred_boxes = read_numbers(model, images)
-        result = metrics.summary(readings.labels, numbers.labels, BLANK)
-        result["coverage_at_98"] = metrics.coverage_at(readings.labels, numbers.labels,
-                                                       readings.confidence, 0.98)
-        targets, mask = box_targets(boxes, numbers.lengths(), WINDOW)
-        result.update(box_measures(pred_boxes, targets, mask))
-        return result, readings, images
-
     def validate(self, model: nn.Model) -> dict[str, float]:
-        result, _, _ = self.measure(model, self.splits.validation)
+        result, _, _ = measure_numbers(model, self.splits.validation)
         return {"sequence": result["sequence_accuracy"], "union_iou": result["union_box_iou"]}
 
     def test(self, model: nn.Model, run_dir: Path) -> tuple[dict[str, Any], list[str]]:
         results, shown = {}, []
         for name, numbers in self.splits.tests.items():
-            results[name], readings, images = self.measure(model, numbers)
+            results[name], readings, images = measure_numbers(model, numbers)
             shown.append((name, images, numbers.labels, readings))
         plots.sample_readings(shown, ALPHABET, run_dir / "samples.png", per_set=12,
                               cell=(1.7, 1.9), columns=6)
         plots.worst_mistakes(shown, ALPHABET, run_dir / "mistakes.png", count=24,
                              cell=(1.7, 1.9), columns=6)
-        lines = [f"{name:8s} ({r['count']} images) sequence {100 * r['sequence_accuracy']:6.2f}%"
-                 f"  per-digit {100 * r['char_accuracy_in_number']:6.2f}%"
-                 f"  length {100 * r['length_accuracy']:6.2f}%"
-                 f"  coverage at 98% {100 * r['coverage_at_98']:6.2f}%"
-                 f"  union-box IoU {r['union_box_iou']:.3f}" for name, r in results.items()]
+        lines = summary_lines(results)
         return {"protocol": self.cfg.protocol, "test": results}, lines
 
 

@@ -94,6 +94,7 @@ def test_loading_the_tiny_svhn_and_the_protocols(tiny_svhn):
     assert np.all((crops.labels == BLANK) == (np.arange(5) >= crops.lengths()[:, None]))
     pooled = load_splits("pooled", tiny_svhn)
     assert len(pooled.tests["holdout"]) == 10
+    assert pooled.tests["holdout_strict"].names == [f"test/{n}.png" for n in (3, 9, 15, 21, 27)]
     train_names = set(pooled.train.names) | set(pooled.validation.names)
     assert len(train_names) == 40 + 20
     assert not train_names & set(pooled.tests["holdout"].names)
