@@ -33,6 +33,7 @@ import nn
 from reader.cli import OneLineParser, UserError, fail
 from reader.decode import to_text
 from reader.evaluate import load_reader, read_strips
+from reader.models import softmax
 from reader.preprocess import load_strip, open_rgb
 
 PROG = "predict.py"
@@ -86,9 +87,7 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
         if meta["kind"] == "digit":
             from reader.locate import squash
             x = to_input(squash(photo, (0, 0, photo.shape[1], photo.shape[0]), 32)[None])
-            z = model.forward(x)[0].astype(np.float64)
-            p = np.exp(z - z.max())
-            p /= p.sum()
+            p = softmax(model.forward(x)[0].astype(np.float64))
             results.append({"path": path, "number": meta["alphabet"][int(p.argmax())],
                             "confidence": round(float(p.max()), 6)})
             continue

@@ -28,9 +28,10 @@ def validation_readings(model: nn.Model, meta: dict, data_dir: str | None) -> np
         images, _ = centre_window(load_splits(config["protocol"], data_dir).validation)
         return read_numbers(model, images)[0].labels
     if meta["kind"] == "digit":
-        from reader.svhn_data import load_splits, number_digits
+        from data.svhn import digit_crops
+        from reader.svhn_data import load_splits
         from reader.svhn_job import DigitJob
-        digits, _ = number_digits(load_splits(config["protocol"], data_dir).validation)
+        digits, _ = digit_crops(load_splits(config["protocol"], data_dir).validation)
         return DigitJob.classify(model, digits)[:, None]
     from reader.tasks import VALIDATION_SEED, fixed_strips, get_task, load_pools
     pools = load_pools(get_task(meta["task"]), data_dir)

@@ -35,8 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from data.paths import dataset_dir
-from data.strips import BLANK
-from data.svhn import NumberImages, digit_crops, load_number_crops, split_names
+from data.svhn import NumberImages, load_number_crops, split_names
 
 PROTOCOLS = ("pooled", "literature")
 VALIDATION_EVERY = 10          # every 10th training image is held out for validation
@@ -162,11 +161,6 @@ class NumberBatches:
         return NumberBatch(images, labels, boxes, np.concatenate(weights))
 
 
-def number_digits(numbers: NumberImages) -> tuple[np.ndarray, np.ndarray]:
-    """The single digits of number images, cut as SVHN's cropped-digit set: (M, 32, 32, 3), (M,)."""
-    return digit_crops(numbers, size=32)
-
-
 class DigitBatches:
     """Training batches of 32 x 32 digits, reproducible from (seed, epoch, step)."""
 
@@ -183,7 +177,3 @@ class DigitBatches:
         shifts = rng.integers(0, 5, (self.batch_size, 2))
         out = np.stack([p[y:y + 32, x:x + 32] for p, (x, y) in zip(padded, shifts, strict=True)])
         return out, self.labels[index]
-
-
-def lengths_of(labels: np.ndarray) -> np.ndarray:
-    return (labels != BLANK).sum(axis=1)

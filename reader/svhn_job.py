@@ -11,7 +11,7 @@ import numpy as np
 
 import nn
 from data.strips import BLANK
-from data.svhn import NumberImages
+from data.svhn import NumberImages, digit_crops
 from reader import metrics, plots
 from reader.decode import decode
 from reader.evaluate import Readings
@@ -24,7 +24,6 @@ from reader.svhn_data import (
     centre_window,
     load_splits,
     make_synthetic,
-    number_digits,
     official_file,
 )
 from reader.svhn_models import (
@@ -177,18 +176,18 @@ class DigitJob:
     def __init__(self, cfg, data_dir: str | None) -> None:
         self.cfg = cfg
         splits = load_splits(cfg.protocol, data_dir)
-        parts = [number_digits(splits.train)]
+        parts = [digit_crops(splits.train)]
         official = official_file("train_32x32.mat", data_dir)
         if official is not None:                    # SVHN's own 73,257 cropped train digits
             from data.svhn_official import load_cropped_mat
             parts.append(load_cropped_mat(official))
         if cfg.synthetic:
             synthetic, _ = make_synthetic(cfg.synthetic, cfg.seed, data_dir)
-            parts.append(number_digits(synthetic))
+            parts.append(digit_crops(synthetic))
         digits, labels = (np.concatenate(p) for p in zip(*parts, strict=True))
         self.batches = DigitBatches(digits, labels, cfg.batch_size, cfg.seed)
-        self.validation = number_digits(splits.validation)
-        self.tests = {name: number_digits(numbers) for name, numbers in splits.tests.items()}
+        self.validation = digit_crops(splits.validation)
+        self.tests = {name: digit_crops(numbers) for name, numbers in splits.tests.items()}
 
     def build_model(self) -> nn.Model:
         return build_digit_classifier(self.cfg.seed)

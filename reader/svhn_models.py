@@ -38,6 +38,7 @@ already standardised.
 import numpy as np
 
 import nn
+from data.svhn import union_boxes
 
 NUMBER_INPUT = 54               # the number reader reads 54 x 54 crops of the 64 x 64 images
 DIGIT_INPUT = 32                # the digit classifier reads 32 x 32 digits
@@ -125,11 +126,8 @@ def box_targets(boxes: np.ndarray, lengths: np.ndarray, size: int
     N = len(boxes)
     used = np.arange(MAX_LENGTH) < lengths[:, None]                          # (N, 5)
     ltrb = np.concatenate([boxes[..., :2], boxes[..., :2] + boxes[..., 2:]], axis=2) / size
-    big = np.float32(1e9)
-    union = np.stack([np.where(used, ltrb[..., 0], big).min(1),
-                      np.where(used, ltrb[..., 1], big).min(1),
-                      np.where(used, ltrb[..., 2], -big).max(1),
-                      np.where(used, ltrb[..., 3], -big).max(1)], axis=1)    # (N, 4)
+    u = union_boxes(boxes, lengths)                                          # (N, 4) l, t, w, h
+    union = np.concatenate([u[:, :2], u[:, :2] + u[:, 2:]], axis=1) / size   # (N, 4) l, t, r, b
     targets = np.concatenate([union, np.where(used[..., None], ltrb, 0).reshape(N, -1)], axis=1)
     mask = np.concatenate([np.ones((N, 4), bool), np.repeat(used, 4, axis=1)], axis=1)
     return targets.astype(np.float32), mask.astype(np.float32)
