@@ -226,3 +226,14 @@ def test_the_official_train_archive_replaces_train_real(tmp_path):
     names = splits.train.names + splits.validation.names
     assert sorted(names) == sorted(f"train/{n}" for n, digits in NUMBERS.items()
                                    if len(digits) <= 5)
+
+
+def test_train_svhn_digits_on_tiny_data(tiny_svhn, tmp_path):
+    assert train.main(["--task", "svhn-digits", "--synthetic", "0", "--epochs", "1",
+                       "--steps-per-epoch", "2", "--batch-size", "8", "--data-dir",
+                       str(tiny_svhn), "--out", str(tmp_path / "run")]) == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    crops = load_number_crops("test", tiny_svhn)
+    assert metrics["protocol"] == "literature"
+    assert metrics["test"]["test"]["count"] == int(crops.lengths().sum())
+    assert 0 <= metrics["test"]["test"]["accuracy"] <= 1
