@@ -60,6 +60,7 @@ class Config:
     test_count: int = 10_000           # strips per layout, measured at the end
     protocol: str = "pooled"           # SVHN: which real images train and test (reader.svhn_data)
     synthetic: int = 0                 # SVHN: synthetic images made for training
+    init: str = ""                     # model file whose weights the run starts from
 
     @property
     def total_steps(self) -> int:
@@ -111,6 +112,29 @@ def make_optimizer(model: nn.Model, cfg: Config) -> nn.Adam:
     warmup = max(1, min(500, cfg.total_steps // 20))
     schedule = nn.WarmupCosine(cfg.lr, warmup, max(cfg.total_steps, warmup + 1))
     return nn.Adam(model, schedule, weight_decay=cfg.weight_decay)
+
+
+def start_from(model: nn.Model, path: str, cfg: Config) -> None:
+    """Copy the weights (and batch-norm averages) of the model file ``path`` into ``model``.
+
+    For continuing a finished run with a fresh learning-rate schedule, or
+    fine-tuning. The file must hold the same architecture, trained for the
+    same task, and for SVHN under the same protocol: starting a
+    literature-protocol run from a pooled model would let the test images
+    the pooled model trained on into the literature figures.
+    """
+    from nn.serialize import describe
+    start = nn.load(path)                                              # ModelFileError if damaged
+    saved = start.metadata.get("reader", {}).get("config", {})
+    for key in ("task", "model", "protocol"):
+        if saved.get(key) != getattr(cfg, key):
+            raise nn.ModelFileError(f"{path}: trained with {key} {saved.get(key)!r}, "
+                                    f"this run has {key} {getattr(cfg, key)!r}")
+    if describe(start) != describe(model):
+        raise nn.ModelFileError(f"{path}: its architecture differs from this run's model")
+    source = {name: store[key] for name, store, key in start.named_arrays()}
+    for name, store, key in model.named_arrays():
+        store[key][...] = source[name]
 
 
 def dropout_layers(model: nn.Model) -> list[nn.Dropout]:
@@ -180,6 +204,8 @@ def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool 
         log(f"resumed at epoch {state.epoch} step {state.step}: {command}")
     else:
         model = job.build_model()
+        if cfg.init:
+            start_from(model, cfg.init, cfg)
         optimizer = make_optimizer(model, cfg)
         state = State()
         metadata = job.metadata(dataclasses.asdict(cfg), command)

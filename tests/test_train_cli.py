@@ -183,3 +183,39 @@ def test_a_few_steps_on_real_mnist(tmp_path):
                      str(tmp_path / "real"), env_extra={"DIGITS_DATA": data})
     assert result.returncode == 0, result.stderr
     assert read_json(tmp_path / "real" / "metrics.json")["test"]["canonical"]["count"] == 50
+
+
+def test_init_copies_every_array_of_the_model_file(whole_run, tiny_data):
+    import nn
+    from reader.training import Config, make_job, start_from
+    out, _ = whole_run
+    cfg = Config(**read_json(out / "config.json"))
+    model = make_job(cfg, str(tiny_data)).build_model()           # fresh random weights
+    start_from(model, str(out / "model.npz"), cfg)
+    trained = dict((name, store[key]) for name, store, key in nn.load(out / "model.npz")
+                   .named_arrays())
+    copied = dict((name, store[key]) for name, store, key in model.named_arrays())
+    assert trained.keys() == copied.keys()
+    assert all(np.array_equal(trained[k], copied[k]) for k in trained)
+
+
+def test_init_run_continues_from_a_trained_model(whole_run, tiny_data, tmp_path):
+    out, _ = whole_run
+    result = run_cli("train.py", *TINY, "--data-dir", str(tiny_data), "--out", str(tmp_path / "r"),
+                     "--init", str(out / "model.npz"))
+    assert result.returncode == 0, result.stderr
+    assert read_json(tmp_path / "r" / "config.json")["init"] == str(out / "model.npz")
+
+
+def test_init_refuses_a_model_of_another_kind_or_a_damaged_file(capsys, whole_run, tiny_data,
+                                                                  tmp_path):
+    out, _ = whole_run
+    status, err = call(capsys, *TINY, "--data-dir", str(tiny_data), "--out", str(tmp_path / "a"),
+                       "--model", "tower", "--init", str(out / "model.npz"))
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "model.npz: trained with model 'strip', this run has model 'tower'" in err
+    damaged = tmp_path / "damaged.npz"
+    damaged.write_bytes(b"not a model")
+    status, err = call(capsys, *TINY, "--data-dir", str(tiny_data), "--out", str(tmp_path / "b"),
+                       "--init", str(damaged))
+    assert status == 2 and "damaged.npz" in err and len(err.strip().splitlines()) == 1
