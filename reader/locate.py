@@ -56,6 +56,7 @@ class Found:
     confidence: float
     box: tuple[float, float, float, float]      # (left, top, right, bottom) in photo pixels
     labels: np.ndarray                          # (5,) the reading as label row
+    tried: tuple[tuple[str, float], ...] = ()   # every (reading, confidence) the search made
 
 
 def start_windows(width: int, height: int, grids: tuple[int, ...] = GRIDS
@@ -134,10 +135,13 @@ def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789"
     best_conf = np.full(len(windows), -1.0)
     best_labels = np.zeros((len(windows), 5), np.int64)
     best_box = np.zeros((len(windows), 4))
+    tried = []
     for step in range(zoom_steps + 1):
         readings, boxes = read_numbers(model, inputs)
         found = np.array([sane(to_photo(b[:4], w), PW, PH)
                           for b, w in zip(boxes, shown, strict=True)])
+        tried += [(to_text(labels, alphabet, BLANK), float(c))
+                  for labels, c in zip(readings.labels, readings.confidence, strict=True)]
         better = readings.confidence > best_conf          # keep each start's surest step
         best_conf[better] = readings.confidence[better]
         best_labels[better] = readings.labels[better]
@@ -151,7 +155,7 @@ def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789"
     best = choose(best_conf, [g for g in GRIDS for _ in range(g * g)])
     box = sane(best_box[best] - np.array([px, py, px, py]), W, H)
     return Found(to_text(best_labels[best], alphabet, BLANK), float(best_conf[best]),
-                 tuple(float(v) for v in box), best_labels[best])
+                 tuple(float(v) for v in box), best_labels[best], tuple(tried))
 
 
 def choose(confidence: np.ndarray, grid_of: list[int], accept: float = ACCEPT) -> int:

@@ -165,6 +165,8 @@ def test_find_number_returns_a_box_inside_the_photo():
     left, top, right, bottom = found.box
     assert 0 <= left < right <= 160 and 0 <= top < bottom <= 90
     assert 0 <= found.confidence <= 1 and 1 <= len(found.number) <= 5
+    # every start window (1 + 4 + 9) is read at least once, and the answer is one of them
+    assert len(found.tried) >= 14 and (found.number, found.confidence) in found.tried
 
 
 def test_predict_with_a_house_number_model(tmp_path, capsys):
