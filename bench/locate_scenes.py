@@ -30,9 +30,7 @@ from data.housenumbers import HouseNumberGenerator, train_backgrounds  # noqa: E
 from data.strips import BLANK  # noqa: E402
 from reader.decode import to_text  # noqa: E402
 from reader.evaluate import load_reader  # noqa: E402
-from reader.locate import find_number, training_view  # noqa: E402
-from reader.svhn_job import read_numbers  # noqa: E402
-from reader.svhn_models import box_iou  # noqa: E402
+from reader.locate import measure_search, search_summary, summary_line  # noqa: E402
 
 SEED = 4242                     # training uses [seed, 77] with small seeds
 
@@ -53,40 +51,18 @@ def main() -> int:
     union = scenes.union_boxes()                                   # (N, 4) left, top, w, h
     truth = np.concatenate([union[:, :2], union[:, :2] + union[:, 2:]], axis=1)
     texts = [to_text(labels, meta["alphabet"], BLANK) for labels in scenes.labels]
-    found, exact, among = [], [], []
-    start = time.perf_counter()
-    for image, text in zip(scenes.images, texts, strict=True):
-        result = find_number(model, image, meta["alphabet"])
-        found.append(result.box)
-        exact.append(result.number == text)
-        among.append(any(reading == text for reading, _ in result.tried))
-    seconds = time.perf_counter() - start
-    iou = box_iou(np.array(found), truth)
-    exact, among = np.array(exact), np.array(among)
-    true_views = np.stack([training_view(image, box)[0]
-                           for image, box in zip(scenes.images, truth, strict=True)])
-    readings, _ = read_numbers(model, true_views)
-    from_true_box = np.array([to_text(labels, meta["alphabet"], BLANK) == text
-                              for labels, text in zip(readings.labels, texts, strict=True)])
+    measures = measure_search(model, scenes.images, truth, texts, meta["alphabet"])
     width = union[:, 2] / args.size
     groups = {"all": np.ones(len(width), bool), "width < 25 %": width < 0.25,
               "width 25-50 %": (width >= 0.25) & (width < 0.5), "width >= 50 %": width >= 0.5}
-    results = {name: {"count": int(m.sum()), "mean_iou": float(iou[m].mean()),
-                      "found_iou_over_0.5": float((iou[m] > 0.5).mean()),
-                      "read_exactly": float(exact[m].mean()),
-                      "read_from_true_box": float(from_true_box[m].mean()),
-                      "among_search_readings": float(among[m].mean())}
-               for name, m in groups.items() if m.any()}
+    results = {name: search_summary(measures, m) for name, m in groups.items() if m.any()}
     for name, r in results.items():
-        print(f"{name:14s} {r['count']:4d} scenes  mean IoU {r['mean_iou']:.3f}  "
-              f"found {100 * r['found_iou_over_0.5']:5.1f}%  "
-              f"read exactly {100 * r['read_exactly']:5.1f}%  "
-              f"(from the true box {100 * r['read_from_true_box']:5.1f}%, "
-              f"among the search's readings {100 * r['among_search_readings']:5.1f}%)")
+        print(summary_line(name, r))
     summary = {"command": "python bench/locate_scenes.py" + "".join(f" {a}" for a in sys.argv[1:]),
                "model": str(args.model), "seed": SEED, "size": args.size,
                "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
-               "date": time.strftime("%Y-%m-%d"), "seconds_per_scene": seconds / args.count,
+               "date": time.strftime("%Y-%m-%d"),
+               "seconds_per_scene": float(measures["seconds"].mean()),
                "results": results}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(summary, indent=1))

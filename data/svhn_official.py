@@ -332,6 +332,23 @@ def load_annotated_pngs(tar_path: str | os.PathLike, annotations_csv: str | os.P
     return crops.result(str(tar_path))
 
 
+def annotated_photos(tar_path: str | os.PathLike, annotations_csv: str | os.PathLike,
+                     split: str, wanted: set[str] | None = None
+                     ) -> Iterator[tuple[str, np.ndarray, Digits]]:
+    """The whole images of a PNG tar with their digits: (file name, (H, W, 3) uint8,
+    [(digit, [left, top, width, height]), ...]), for the ``split`` members whose
+    file name ("13.png") is in ``wanted`` (all if None), in tar order."""
+    tar_path = Path(tar_path)
+    annotations = read_annotations(annotations_csv, split)
+    for name, read in _tar_members(tar_path):
+        file_name = name.split("/", 1)[-1]
+        if not name.startswith(f"{split}/") or (wanted is not None and file_name not in wanted):
+            continue
+        if name not in annotations:
+            raise DataError(f"{tar_path}:{name}: not in {annotations_csv}")
+        yield file_name, decode_image(read(), f"{tar_path}:{name}"), annotations[name][0]
+
+
 def _number_of(name: str) -> int:
     stem = Path(name).stem
     return int(stem) if stem.isdigit() else 0

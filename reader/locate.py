@@ -189,3 +189,51 @@ def draw_found(photo: np.ndarray, found: Found, path) -> None:
     draw.rectangle((x, y, x + size * 0.62 * len(text) + 6, y + size * 1.25), fill=(255, 40, 40))
     draw.text((x + 3, y), text, fill=(255, 255, 255), font=font)
     image.save(path)
+
+
+def measure_search(model: nn.Model, photos, truth: np.ndarray, texts: list[str],
+                   alphabet: str = "0123456789") -> dict[str, np.ndarray]:
+    """Run the search on photos (each (H, W, 3) uint8) whose numbers are known.
+
+    ``truth`` (N, 4) holds the true union boxes (left, top, right, bottom) in
+    photo pixels, ``texts`` the numbers. Returns per photo: ``iou`` of the found
+    box with the true one, ``exact`` (the search read the number), ``among``
+    (some start window or zoom step read it: what a perfect choice would get),
+    ``from_true_box`` (the reader, given a crop around the true box, reads it:
+    no search at all) and ``seconds`` of search.
+    """
+    import time
+    boxes, exact, among, seconds = [], [], [], []
+    for photo, text in zip(photos, texts, strict=True):
+        start = time.perf_counter()
+        found = find_number(model, photo, alphabet)
+        seconds.append(time.perf_counter() - start)
+        boxes.append(found.box)
+        exact.append(found.number == text)
+        among.append(any(reading == text for reading, _ in found.tried))
+    views = np.stack([training_view(photo, box)[0]
+                      for photo, box in zip(photos, truth, strict=True)])
+    readings, _ = read_numbers(model, views)
+    from_true_box = [to_text(labels, alphabet, BLANK) == text
+                     for labels, text in zip(readings.labels, texts, strict=True)]
+    return {"iou": box_iou(np.array(boxes, np.float64), np.asarray(truth, np.float64)),
+            "exact": np.array(exact), "among": np.array(among),
+            "from_true_box": np.array(from_true_box), "seconds": np.array(seconds)}
+
+
+def search_summary(measures: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float]:
+    """The measures of ``measure_search`` over the photos in ``mask``, as shares."""
+    return {"count": int(mask.sum()), "mean_iou": float(measures["iou"][mask].mean()),
+            "found_iou_over_0.5": float((measures["iou"][mask] > 0.5).mean()),
+            "read_exactly": float(measures["exact"][mask].mean()),
+            "read_from_true_box": float(measures["from_true_box"][mask].mean()),
+            "among_search_readings": float(measures["among"][mask].mean())}
+
+
+def summary_line(name: str, r: dict[str, float]) -> str:
+    """One printed line of ``search_summary``."""
+    return (f"{name:14s} {r['count']:4d}  mean IoU {r['mean_iou']:.3f}  "
+            f"found {100 * r['found_iou_over_0.5']:5.1f}%  "
+            f"read exactly {100 * r['read_exactly']:5.1f}%  "
+            f"(from the true box {100 * r['read_from_true_box']:5.1f}%, "
+            f"among the search's readings {100 * r['among_search_readings']:5.1f}%)")

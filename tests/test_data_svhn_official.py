@@ -273,6 +273,16 @@ def test_annotated_pngs_are_cropped_like_format1(tmp_path):
     assert np.array_equal(numbers.boxes[1, :2], boxes)
 
 
+def test_annotated_photos_are_the_whole_images_with_their_digits(tmp_path):
+    tar_path, csv_path = write_annotated(tmp_path, SIZES)
+    photos = list(svhn_official.annotated_photos(tar_path, csv_path, "test", {"2.png"}))
+    assert [name for name, _, _ in photos] == ["2.png"]
+    _, image, digits = photos[0]
+    assert np.array_equal(image, png_image("2.png"))
+    assert digits == [(label % 10, [float(v) for v in box]) for label, box in NUMBERS["2.png"]]
+    assert len(list(svhn_official.annotated_photos(tar_path, csv_path, "test"))) == 2
+
+
 def test_annotated_pngs_of_the_wrong_size_name_the_member(tmp_path):
     tar_path, csv_path = write_annotated(tmp_path, {**SIZES, "1.png": (24, 31)})
     with raises_data_error_naming("test/1.png") as caught:

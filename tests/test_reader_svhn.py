@@ -14,7 +14,7 @@ import train
 from data import DataError
 from data.strips import BLANK
 from data.svhn import crop_window, digit_crops, load_number_crops, union_boxes
-from reader.locate import choose, find_number, start_windows
+from reader.locate import choose, find_number, measure_search, search_summary, start_windows
 from reader.losses import box_loss, strip_loss
 from reader.metrics import coverage_at
 from reader.svhn_data import NumberBatches, centre_window, load_splits
@@ -167,6 +167,20 @@ def test_find_number_returns_a_box_inside_the_photo():
     assert 0 <= found.confidence <= 1 and 1 <= len(found.number) <= 5
     # every start window (1 + 4 + 9) is read at least once, and the answer is one of them
     assert len(found.tried) >= 14 and (found.number, found.confidence) in found.tried
+
+
+def test_measure_search_says_where_a_miss_comes_from():
+    model = build_number_reader(seed=0, width=8, hidden=32)
+    rng = np.random.default_rng(3)
+    photos = [rng.integers(0, 256, (70, 120, 3), dtype=np.uint8) for _ in range(3)]
+    truth = np.array([[10, 10, 60, 40], [0, 0, 120, 70], [50, 20, 110, 60]], np.float64)
+    texts = [find_number(model, photos[0]).number, "12345", "7"]       # the first one is read
+    m = measure_search(model, photos, truth, texts)
+    assert m["exact"].tolist()[:2] == [True, False]
+    assert np.all(m["among"] >= m["exact"])            # what the search chose, it had read
+    assert m["iou"].shape == (3,) and np.all((0 <= m["iou"]) & (m["iou"] <= 1))
+    summary = search_summary(m, np.array([True, True, False]))
+    assert summary["count"] == 2 and summary["read_exactly"] == 0.5
 
 
 def test_predict_with_a_house_number_model(tmp_path, capsys):

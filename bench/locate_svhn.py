@@ -1,0 +1,85 @@
+"""How well predict.py's search finds and reads numbers in whole Street View images.
+
+    python bench/locate_svhn.py                           # models/svhn-numbers.npz, test_holdout
+
+The shared data holds 1,111 of SVHN's full-size test images (PNGs, as
+distributed). This runs reader.locate.find_number on those of ``--split``
+(default ``test_holdout``, which no pooled-protocol model trained on; use a
+literature-protocol model for the others) and prints, as bench/locate_scenes.py
+does, the share found (IoU > 0.5 with the union of the digit boxes), the share
+read exactly, and where the misses come from: the reader given a crop around
+the true box, and the number being among the readings the search made.
+Grouped by the number's width as a share of the image width. Writes ``--json``
+(default docs/measurements/locate-svhn.json).
+"""
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from data.errors import DataError  # noqa: E402
+from data.paths import dataset_dir  # noqa: E402
+from data.svhn import split_names  # noqa: E402
+from data.svhn_official import annotated_photos  # noqa: E402
+from reader.evaluate import load_reader  # noqa: E402
+from reader.locate import measure_search, search_summary, summary_line  # noqa: E402
+
+TARS = ("format1_subset_png.tar", "format1_more_png.tar")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", type=Path, default=ROOT / "models" / "svhn-numbers.npz")
+    p.add_argument("--split", default="test_holdout", choices=["test_holdout", "test_pool"])
+    p.add_argument("--data-dir")
+    p.add_argument("--json", type=Path, default=ROOT / "docs" / "measurements" / "locate-svhn.json")
+    args = p.parse_args()
+    model, meta = load_reader(args.model)
+    try:
+        svhn = dataset_dir("svhn", args.data_dir)
+        wanted = set(split_names(args.split, args.data_dir))
+        photos, truth, texts = [], [], []
+        for tar in TARS:
+            for _, image, digits in annotated_photos(svhn / tar, svhn / "annotations.csv",
+                                                     "test", wanted):
+                H, W = image.shape[:2]
+                boxes = np.array([box for _, box in digits])             # (L, 4) l, t, w, h
+                left, top = boxes[:, :2].min(axis=0).clip(0)
+                right = min(W, (boxes[:, 0] + boxes[:, 2]).max())
+                bottom = min(H, (boxes[:, 1] + boxes[:, 3]).max())
+                if len(digits) > 5:                 # the reader reads at most five digits
+                    continue
+                photos.append(image)
+                truth.append((left, top, right, bottom))
+                texts.append("".join(str(d) for d, _ in digits))
+    except DataError as err:
+        sys.exit(f"locate_svhn.py: {err}")
+    truth = np.array(truth, np.float64)
+    measures = measure_search(model, photos, truth, texts, meta["alphabet"])
+    width = (truth[:, 2] - truth[:, 0]) / np.array([photo.shape[1] for photo in photos])
+    groups = {"all": np.ones(len(width), bool), "width < 25 %": width < 0.25,
+              "width 25-50 %": (width >= 0.25) & (width < 0.5), "width >= 50 %": width >= 0.5}
+    results = {name: search_summary(measures, m) for name, m in groups.items() if m.any()}
+    for name, r in results.items():
+        print(summary_line(name, r))
+    summary = {"command": "python bench/locate_svhn.py" + "".join(f" {a}" for a in sys.argv[1:]),
+               "model": str(args.model), "split": args.split,
+               "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
+               "date": time.strftime("%Y-%m-%d"),
+               "seconds_per_image": float(measures["seconds"].mean()),
+               "results": results}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
