@@ -14,7 +14,15 @@ import train
 from data import DataError
 from data.strips import BLANK
 from data.svhn import crop_window, digit_crops, load_number_crops, union_boxes
-from reader.locate import choose, find_number, measure_search, search_summary, start_windows
+from reader.locate import (
+    Candidate,
+    choose,
+    find_number,
+    measure_search,
+    search_summary,
+    start_windows,
+    vote,
+)
 from reader.losses import box_loss, strip_loss
 from reader.metrics import coverage_at
 from reader.svhn_data import NumberBatches, centre_window, load_splits
@@ -142,14 +150,25 @@ def test_start_windows_cover_the_photo():
         assert 0 <= left < right <= 300 and 0 <= top < bottom <= 200
 
 
-def test_choose_prefers_the_coarsest_sure_reading():
-    grid_of = [1, 2, 2, 2, 2] + [3] * 9
-    confidence = np.full(14, 0.1)
-    confidence[3], confidence[7] = 0.6, 0.9                # a sure 2 x 2 tile, a surer 3 x 3 one
-    assert choose(confidence, grid_of) == 3
-    confidence[0] = 0.55                                   # the whole photo is sure enough
-    assert choose(confidence, grid_of) == 0
-    assert choose(np.full(14, 0.2) + np.eye(14)[9] * 0.1, grid_of) == 9   # nothing sure: the best
+def candidate(start, text, confidence, box=(10, 10, 50, 30)):
+    return Candidate(start, text, confidence, np.array(box, np.float64), np.zeros(5, np.int64))
+
+
+def test_choose_takes_the_whole_photos_reading_when_it_is_sure():
+    tiles = [candidate(5, "21", 0.99), candidate(6, "21", 0.98), candidate(7, "21", 0.97)]
+    whole = [candidate(0, "1521", 0.4), candidate(0, "1521", 0.85)]    # two zoom steps
+    assert choose(whole + tiles) is whole[1]
+    assert choose(whole[:1] + tiles).text == "21"                # not sure: three windows agree
+
+
+def test_the_vote_counts_agreeing_readings_with_overlapping_boxes():
+    number = [candidate(k, "1521", 0.5, (10 + k, 10, 60 + k, 30)) for k in range(1, 4)]
+    part = candidate(4, "21", 0.99, (35, 10, 60, 30))
+    assert vote(number + [part]).text == "1521"                  # 3 x √0.5 > √0.99
+    apart = [candidate(k, "1521", 0.5, (100 * k, 10, 100 * k + 50, 30)) for k in range(1, 4)]
+    assert vote(apart + [part]) is part                          # far apart: no support
+    assert vote([candidate(1, "7", 0.3), candidate(2, "7", 0.6, (11, 10, 50, 30))]
+                ).confidence == 0.6                              # a tie goes to the surer one
 
 
 def save_untrained_number_reader(path):
