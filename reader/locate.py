@@ -17,8 +17,8 @@ of the digits. Reading a photo is a coarse-to-fine search built on that:
    is (its union box). Crop the photo the way training crops were made around
    that box (data.svhn.crop_window: grown 30 %, resized to 64 x 64, centre
    54 x 54) and ask again. Repeat until the box stops moving (IoU > 0.9) or
-   ``ZOOM_STEPS`` is reached. Each start window keeps the surest reading of
-   all its steps: a zoom that cuts off a digit reads worse, not better.
+   ``ZOOM_STEPS`` is reached. The reading of every step is kept: a zoom that
+   cuts a digit off never gets it back, so the last step is not always best.
 3. **Choose.** Every start window and zoom step gives a reading with a
    confidence P(L) Π P(s_i) and a box. If the whole photo's surest reading
    has a confidence of at least ``SURE``, it is the answer: most photos
