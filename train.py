@@ -35,7 +35,7 @@ ALL_TASKS = [*TASKS, *SVHN_TASKS]
 # options that fix a run's numbers; with --resume they come from the checkpoint
 RUN_OPTIONS = ("task", "layout", "model", "epochs", "steps_per_epoch", "batch_size", "lr",
                "seed", "checkpoint_every", "validation_count", "test_count", "protocol",
-               "synthetic", "init")
+               "synthetic", "init", "distort")
 
 
 def parse_args(argv: list[str]):
@@ -66,6 +66,8 @@ def parse_args(argv: list[str]):
     p.add_argument("--synthetic", type=whole_number(0),
                    help="SVHN: synthetic training images to make (0 = real images only); "
                         "default 30000")
+    p.add_argument("--distort", action="store_true", default=None,
+                   help="strips: warp every training character by a small random affine map")
     p.add_argument("--init", metavar="MODEL",
                    help="start from the weights of this model file (same task, architecture "
                         "and protocol), with a fresh learning-rate schedule")

@@ -22,6 +22,10 @@ Two layouts are available:
     gaps do not, they are shrunk proportionally.  Overlapping ink is combined with
     the maximum.  The rendering loop is compiled with numba.
 
+With ``distort=True`` (training only) every character drawn gets its own small
+random affine warp first (``distort_characters``): the pool's 50,000 digits
+then never repeat exactly, which fights memorising them.
+
 Characters are drawn uniformly, with replacement, from the pool given, so a
 split's strips contain only that split's images.  Everything random comes from
 the ``np.random.Generator`` passed in, so strips are reproducible from a seed.
@@ -47,6 +51,11 @@ INK_THRESHOLD = 32
 FREE_SCALE_RANGE = (0.8, 1.0)
 FREE_MAX_SHIFT = 3
 FREE_MAX_GAP = 6
+
+DISTORT_ANGLE = 12.0           # degrees, either way
+DISTORT_SCALE = (0.9, 1.1)
+DISTORT_SHEAR = 0.2
+DISTORT_SHIFT = 1.5            # pixels, either way
 
 
 def _check_pool(images: np.ndarray, labels: np.ndarray, layout: str) -> None:
@@ -165,6 +174,52 @@ def _render_free(images, boxes, picks, lengths, tops, lefts, heights, widths):
     return strips
 
 
+def distort_characters(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each (28, 28) uint8 image warped by its own random affine map about its centre.
+
+    The map is rotation (±DISTORT_ANGLE) · shear (±DISTORT_SHEAR) · scale
+    (DISTORT_SCALE) plus a shift (±DISTORT_SHIFT px), sampled bilinearly; the
+    kind of change handwriting has from writer to writer, small enough that a
+    7 stays a 7. images (n, 28, 28) -> (n, 28, 28) uint8.
+    """
+    n = len(images)
+    angle = np.deg2rad(rng.uniform(-DISTORT_ANGLE, DISTORT_ANGLE, n))
+    scale = rng.uniform(*DISTORT_SCALE, n)
+    shear = rng.uniform(-DISTORT_SHEAR, DISTORT_SHEAR, n)
+    shift = rng.uniform(-DISTORT_SHIFT, DISTORT_SHIFT, (n, 2))
+    cos, sin = np.cos(angle), np.sin(angle)
+    # forward map A = R(angle) @ [[1, shear], [0, 1]] * scale, on (x, y) about the centre;
+    # the kernel needs its inverse, to find for each output pixel where it comes from
+    forward = np.stack([np.stack([cos, cos * shear - sin], -1),
+                        np.stack([sin, sin * shear + cos], -1)], -2) * scale[:, None, None]
+    return _warp(images, np.linalg.inv(forward), shift)
+
+
+@numba.njit(cache=True)
+def _warp(images, inverse, shift):
+    """out[k, y, x] = images[k] sampled bilinearly at inverse[k] @ ((x, y) - c - shift[k]) + c."""
+    n, H, W = images.shape
+    c = (W - 1) / 2.0
+    out = np.zeros_like(images)
+    for k in range(n):
+        for y in range(H):
+            for x in range(W):
+                u, v = x - c - shift[k, 0], y - c - shift[k, 1]
+                sx = inverse[k, 0, 0] * u + inverse[k, 0, 1] * v + c
+                sy = inverse[k, 1, 0] * u + inverse[k, 1, 1] * v + c
+                x0, y0 = int(np.floor(sx)), int(np.floor(sy))
+                fx, fy = sx - x0, sy - y0
+                value = 0.0
+                for dy in range(2):
+                    for dx in range(2):
+                        yy, xx = y0 + dy, x0 + dx
+                        if 0 <= yy < H and 0 <= xx < W:
+                            w = (fx if dx else 1.0 - fx) * (fy if dy else 1.0 - fy)
+                            value += w * images[k, yy, xx]
+                out[k, y, x] = np.uint8(min(255.0, value + 0.5))
+    return out
+
+
 def make_strips(
     images: np.ndarray,
     labels: np.ndarray,
@@ -172,11 +227,13 @@ def make_strips(
     rng: np.random.Generator,
     layout: str = "canonical",
     boxes: np.ndarray | None = None,
+    distort: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generate ``count`` random number strips from one character pool.
 
     images: (n, 28, 28) uint8 pool, labels: (n,) class indices 0..9.
     boxes: optional ``ink_boxes(images)``, to save recomputing it (free layout only).
+    distort: warp every character drawn (``distort_characters``; for training).
     Returns strips (count, 28, 140) uint8 and labels (count, 5) int64, 10 = blank.
     """
     _check_pool(images, labels, layout)
@@ -184,6 +241,9 @@ def make_strips(
         raise ValueError(f"count must be >= 0, got {count}")
     lengths, picks = _draw_numbers(len(images), count, rng)
     strip_labels = _strip_labels(labels, picks, lengths)
+    if distort:               # render from warped copies of the characters drawn
+        images = distort_characters(images[picks.ravel()], rng)
+        picks, boxes = np.arange(picks.size).reshape(picks.shape), None
     if layout == "canonical":
         return _render_canonical(images, picks, lengths), strip_labels
     if boxes is None:
@@ -224,6 +284,7 @@ class StripStream:
         steps_per_epoch: int,
         seed: int,
         layout: str = "canonical",
+        distort: bool = False,
     ) -> None:
         _check_pool(images, labels, layout)
         if batch_size < 1 or steps_per_epoch < 1:
@@ -234,6 +295,7 @@ class StripStream:
         self.steps_per_epoch = steps_per_epoch
         self.seed = seed
         self.layout = layout
+        self.distort = distort
         self._boxes = ink_boxes(images) if layout == "free" else None  # computed once
 
     def __len__(self) -> int:
@@ -243,7 +305,7 @@ class StripStream:
         """Batch ``step`` of ``epoch``: strips (batch, 28, 140) uint8, labels (batch, 5) int64."""
         rng = np.random.default_rng([self.seed, epoch, step])
         return make_strips(self.images, self.labels, self.batch_size, rng, self.layout,
-                           self._boxes)
+                           self._boxes, self.distort)
 
     def epoch(self, epoch: int, start_step: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield the batches of ``epoch`` from ``start_step`` on (skipped batches cost nothing)."""

@@ -50,7 +50,7 @@ class StripJob:
         self.blank = len(self.task.alphabet)
         self.pools = load_pools(self.task, data_dir)                  # DataError if missing
         self.stream = TrainStrips(self.pools.train, cfg.layout, cfg.batch_size,
-                                  cfg.steps_per_epoch, cfg.seed)
+                                  cfg.steps_per_epoch, cfg.seed, cfg.distort)
         self.val_sets = fixed_strips(self.pools.validation, cfg.validation_count,
                                      VALIDATION_SEED)
 

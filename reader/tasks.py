@@ -83,19 +83,20 @@ class MixedStream:
     the first ``batch_size // 2`` strips in the canonical layout, the rest free.
     """
 
-    def __init__(self, pool: Pool, batch_size: int, seed: int) -> None:
+    def __init__(self, pool: Pool, batch_size: int, seed: int, distort: bool = False) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.images, self.labels = pool.images, pool.labels
         self.boxes = ink_boxes(pool.images)                # (n, 4), computed once
-        self.batch_size, self.seed = batch_size, seed
+        self.batch_size, self.seed, self.distort = batch_size, seed, distort
 
     def batch(self, epoch: int, step: int) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng([self.seed, epoch, step])
         half = self.batch_size // 2
-        s1, l1 = make_strips(self.images, self.labels, half, rng, "canonical")
+        s1, l1 = make_strips(self.images, self.labels, half, rng, "canonical",
+                             distort=self.distort)
         s2, l2 = make_strips(self.images, self.labels, self.batch_size - half, rng, "free",
-                             self.boxes)
+                             self.boxes, self.distort)
         return np.concatenate([s1, s2]), np.concatenate([l1, l2])   # (B, 28, 140), (B, 5)
 
 
@@ -103,14 +104,14 @@ class TrainStrips:
     """Training batches of one layout (or ``mixed``), reproducible from (seed, epoch, step)."""
 
     def __init__(self, pool: Pool, layout: str, batch_size: int, steps_per_epoch: int,
-                 seed: int) -> None:
+                 seed: int, distort: bool = False) -> None:
         if layout not in TRAIN_LAYOUTS:
             raise ValueError(f"unknown layout {layout!r}; choose from {TRAIN_LAYOUTS}")
         if layout == "mixed":
-            self.stream: StripStream | MixedStream = MixedStream(pool, batch_size, seed)
+            self.stream: StripStream | MixedStream = MixedStream(pool, batch_size, seed, distort)
         else:
             self.stream = StripStream(pool.images, pool.labels, batch_size, steps_per_epoch,
-                                      seed, layout)
+                                      seed, layout, distort)
 
     def batch(self, epoch: int, step: int) -> tuple[np.ndarray, np.ndarray]:
         """strips (B, 28, 140) uint8 and labels (B, 5) int64 with 10 = blank."""

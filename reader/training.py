@@ -61,6 +61,7 @@ class Config:
     protocol: str = "pooled"           # SVHN: which real images train and test (reader.svhn_data)
     synthetic: int = 0                 # SVHN: synthetic images made for training
     init: str = ""                     # model file whose weights the run starts from
+    distort: bool = False              # strips: warp every training character (data.strips)
 
     @property
     def total_steps(self) -> int:

@@ -19,6 +19,7 @@ from data.strips import (
     STRIP_HEIGHT,
     STRIP_WIDTH,
     StripStream,
+    distort_characters,
     ink_boxes,
     make_fixed_strips,
     make_strips,
@@ -184,3 +185,42 @@ def test_zero_count_and_bad_arguments(layout):
         make_strips(images.astype(np.float32), labels, 5, np.random.default_rng(0), layout)
     with pytest.raises(ValueError):
         StripStream(images, labels[:-1], 8, 2, seed=0, layout=layout)
+
+
+# ---------------------------------------------------------------- distortion
+
+def bar_images(n: int) -> np.ndarray:
+    images = np.zeros((n, 28, 28), np.uint8)
+    images[:, 6:22, 12:16] = 255                     # a vertical bar, like a "1"
+    return images
+
+
+def test_distortion_with_nothing_to_draw_is_the_identity(monkeypatch):
+    import data.strips as strips
+    for name, value in [("DISTORT_ANGLE", 0.0), ("DISTORT_SCALE", (1.0, 1.0)),
+                        ("DISTORT_SHEAR", 0.0), ("DISTORT_SHIFT", 0.0)]:
+        monkeypatch.setattr(strips, name, value)
+    images = np.random.default_rng(0).integers(0, 256, (6, 28, 28), dtype=np.uint8)
+    assert np.array_equal(distort_characters(images, np.random.default_rng(1)), images)
+
+
+def test_distortion_warps_each_character_its_own_way_and_keeps_its_ink():
+    images = bar_images(50)
+    out = distort_characters(images, np.random.default_rng(2))
+    assert out.shape == images.shape and out.dtype == np.uint8
+    assert len({o.tobytes() for o in out}) == 50               # no two warped alike
+    ink = out.reshape(50, -1).sum(axis=1) / images[0].sum()
+    assert np.all((0.75 < ink) & (ink < 1.3))                  # scale 0.9-1.1 in each direction
+    again = distort_characters(images, np.random.default_rng(2))
+    assert np.array_equal(out, again)
+
+
+@given(seeds, layouts)
+@FAST
+def test_distorted_strips_keep_the_labels_of_the_same_draw(seed, layout):
+    images, labels = constant_pool(TRAIN_VALUES)
+    plain, plain_labels = make_strips(images, labels, 12, np.random.default_rng(seed), layout)
+    warped, warped_labels = make_strips(images, labels, 12, np.random.default_rng(seed), layout,
+                                        distort=True)
+    assert np.array_equal(plain_labels, warped_labels)
+    assert warped.shape == plain.shape and warped.dtype == np.uint8

@@ -219,3 +219,11 @@ def test_init_refuses_a_model_of_another_kind_or_a_damaged_file(capsys, whole_ru
     status, err = call(capsys, *TINY, "--data-dir", str(tiny_data), "--out", str(tmp_path / "b"),
                        "--init", str(damaged))
     assert status == 2 and "damaged.npz" in err and len(err.strip().splitlines()) == 1
+
+
+def test_distort_is_a_setting_of_the_run(tiny_data, tmp_path):
+    out = tmp_path / "warped"
+    result = run_cli("train.py", *TINY, "--data-dir", str(tiny_data), "--out", str(out),
+                     "--distort", "--stop-after", "2")
+    assert result.returncode == 0, result.stderr
+    assert read_json(out / "config.json")["distort"] is True
