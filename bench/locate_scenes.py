@@ -30,7 +30,7 @@ from data.housenumbers import HouseNumberGenerator, train_backgrounds  # noqa: E
 from data.strips import BLANK  # noqa: E402
 from reader.decode import to_text  # noqa: E402
 from reader.evaluate import load_reader  # noqa: E402
-from reader.locate import measure_search, search_summary, summary_line  # noqa: E402
+from reader.locate import measure_search, summary_by_width, summary_line  # noqa: E402
 
 SEED = 4242                     # training uses [seed, 77] with small seeds
 
@@ -53,9 +53,7 @@ def main() -> int:
     texts = [to_text(labels, meta["alphabet"], BLANK) for labels in scenes.labels]
     measures = measure_search(model, scenes.images, truth, texts, meta["alphabet"])
     width = union[:, 2] / args.size
-    groups = {"all": np.ones(len(width), bool), "width < 25 %": width < 0.25,
-              "width 25-50 %": (width >= 0.25) & (width < 0.5), "width >= 50 %": width >= 0.5}
-    results = {name: search_summary(measures, m) for name, m in groups.items() if m.any()}
+    results = summary_by_width(measures, width)
     for name, r in results.items():
         print(summary_line(name, r))
     summary = {"command": "python bench/locate_scenes.py" + "".join(f" {a}" for a in sys.argv[1:]),

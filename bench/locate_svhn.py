@@ -30,7 +30,7 @@ from data.paths import dataset_dir  # noqa: E402
 from data.svhn import split_names  # noqa: E402
 from data.svhn_official import annotated_photos  # noqa: E402
 from reader.evaluate import load_reader  # noqa: E402
-from reader.locate import measure_search, search_summary, summary_line  # noqa: E402
+from reader.locate import measure_search, summary_by_width, summary_line  # noqa: E402
 
 TARS = ("format1_subset_png.tar", "format1_more_png.tar")
 
@@ -65,9 +65,7 @@ def main() -> int:
     truth = np.array(truth, np.float64)
     measures = measure_search(model, photos, truth, texts, meta["alphabet"])
     width = (truth[:, 2] - truth[:, 0]) / np.array([photo.shape[1] for photo in photos])
-    groups = {"all": np.ones(len(width), bool), "width < 25 %": width < 0.25,
-              "width 25-50 %": (width >= 0.25) & (width < 0.5), "width >= 50 %": width >= 0.5}
-    results = {name: search_summary(measures, m) for name, m in groups.items() if m.any()}
+    results = summary_by_width(measures, width)
     for name, r in results.items():
         print(summary_line(name, r))
     summary = {"command": "python bench/locate_svhn.py" + "".join(f" {a}" for a in sys.argv[1:]),

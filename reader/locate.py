@@ -252,6 +252,15 @@ def search_summary(measures: dict[str, np.ndarray], mask: np.ndarray) -> dict[st
             "among_search_readings": float(measures["among"][mask].mean())}
 
 
+def summary_by_width(measures: dict[str, np.ndarray], width: np.ndarray
+                     ) -> dict[str, dict[str, float]]:
+    """``search_summary`` over all photos and by the number's width (a share of the
+    photo's width: under 25 %, 25-50 %, 50 % and more); empty groups left out."""
+    groups = {"all": np.ones(len(width), bool), "width < 25 %": width < 0.25,
+              "width 25-50 %": (width >= 0.25) & (width < 0.5), "width >= 50 %": width >= 0.5}
+    return {name: search_summary(measures, m) for name, m in groups.items() if m.any()}
+
+
 def summary_line(name: str, r: dict[str, float]) -> str:
     """One printed line of ``search_summary``."""
     return (f"{name:14s} {r['count']:4d}  mean IoU {r['mean_iou']:.3f}  "
