@@ -15,10 +15,7 @@ docs/measurements/locate-scenes.json).
 """
 
 import argparse
-import json
-import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measurement import save_measurement  # noqa: E402
 from data.housenumbers import HouseNumberGenerator, train_backgrounds  # noqa: E402
 from data.strips import BLANK  # noqa: E402
 from reader.decode import to_text  # noqa: E402
@@ -56,14 +54,9 @@ def main() -> int:
     results = summary_by_width(measures, width)
     for name, r in results.items():
         print(summary_line(name, r))
-    summary = {"command": "python bench/locate_scenes.py" + "".join(f" {a}" for a in sys.argv[1:]),
-               "model": str(args.model), "seed": SEED, "size": args.size,
-               "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
-               "date": time.strftime("%Y-%m-%d"),
-               "seconds_per_scene": float(measures["seconds"].mean()),
-               "results": results}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(summary, indent=1))
+    save_measurement(args.json, {"model": str(args.model), "seed": SEED, "size": args.size,
+                                 "seconds_per_scene": float(measures["seconds"].mean()),
+                                 "results": results})
     return 0
 
 

@@ -14,10 +14,7 @@ Grouped by the number's width as a share of the image width. Writes ``--json``
 """
 
 import argparse
-import json
-import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measurement import save_measurement  # noqa: E402
 from data.errors import DataError  # noqa: E402
 from data.paths import dataset_dir  # noqa: E402
 from data.svhn import split_names  # noqa: E402
@@ -68,14 +66,9 @@ def main() -> int:
     results = summary_by_width(measures, width)
     for name, r in results.items():
         print(summary_line(name, r))
-    summary = {"command": "python bench/locate_svhn.py" + "".join(f" {a}" for a in sys.argv[1:]),
-               "model": str(args.model), "split": args.split,
-               "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
-               "date": time.strftime("%Y-%m-%d"),
-               "seconds_per_image": float(measures["seconds"].mean()),
-               "results": results}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(summary, indent=1))
+    save_measurement(args.json, {"model": str(args.model), "split": args.split,
+                                 "seconds_per_image": float(measures["seconds"].mean()),
+                                 "results": results})
     return 0
 
 

@@ -12,8 +12,6 @@ only, not redistribution.
 
 import argparse
 import csv
-import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -21,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measurement import save_measurement  # noqa: E402
 from data.paths import resolve_data_dir  # noqa: E402
 from reader.evaluate import load_reader  # noqa: E402
 from reader.locate import draw_found, find_number  # noqa: E402
@@ -54,14 +53,10 @@ def main() -> int:
         print(f"{row['filename']}\t{row['number']}\t{found.number}\t{found.confidence:.3f}"
               f"\t{'ok' if rows[-1]['exact'] else 'WRONG'}")
     exact = sum(r["exact"] for r in rows)
-    summary = {"command": "python bench/photos.py" + "".join(f" {a}" for a in sys.argv[1:]),
-               "model": str(args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT)
-                            else args.model),
-               "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
-               "date": time.strftime("%Y-%m-%d"), "read_exactly": exact, "photos": len(rows),
-               "seconds": round(time.perf_counter() - start, 2), "readings": rows}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(summary, indent=1))
+    model = args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model
+    save_measurement(args.json, {"model": str(model), "read_exactly": exact, "photos": len(rows),
+                                 "seconds": round(time.perf_counter() - start, 2),
+                                 "readings": rows})
     print(f"read exactly: {exact} of {len(rows)}")
     return 0
 
