@@ -39,6 +39,7 @@ The search costs one batch of model calls per zoom step (all start windows at
 once), so a photo takes a few tenths of a second.
 """
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -224,7 +225,6 @@ def measure_search(model: nn.Model, photos, truth: np.ndarray, texts: list[str],
     ``from_true_box`` (the reader, given a crop around the true box, reads it:
     no search at all) and ``seconds`` of search.
     """
-    import time
     boxes, exact, among, seconds = [], [], [], []
     for photo, text in zip(photos, texts, strict=True):
         start = time.perf_counter()

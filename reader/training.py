@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 
 import nn
+from nn.serialize import describe
 from reader import plots
 from reader.progress import Log, ProgressBar, format_duration
 
@@ -124,7 +125,6 @@ def start_from(model: nn.Model, path: str, cfg: Config) -> None:
     literature-protocol run from a pooled model would let the test images
     the pooled model trained on into the literature figures.
     """
-    from nn.serialize import describe
     start = nn.load(path)                                              # ModelFileError if damaged
     saved = start.metadata.get("reader", {}).get("config", {})
     for key in ("task", "model", "protocol"):
