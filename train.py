@@ -14,6 +14,7 @@ them. See reader/training.py for what the run folder holds and how resuming
 works, and docs/svhn.md for the SVHN tasks and protocols.
 """
 
+import argparse
 import dataclasses
 import shlex
 import sys
@@ -35,7 +36,18 @@ ALL_TASKS = [*TASKS, *SVHN_TASKS]
 # options that fix a run's numbers; with --resume they come from the checkpoint
 RUN_OPTIONS = ("task", "layout", "model", "epochs", "steps_per_epoch", "batch_size", "lr",
                "seed", "checkpoint_every", "validation_count", "test_count", "protocol",
-               "synthetic", "init", "distort")
+               "synthetic", "init", "distort", "negatives")
+
+
+def share(text: str) -> float:
+    """An argparse type: a share of a batch, 0 to 0.5."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 0.5, got {text!r}")
+    return value
 
 
 def parse_args(argv: list[str]):
@@ -68,6 +80,9 @@ def parse_args(argv: list[str]):
                         "default 30000")
     p.add_argument("--distort", action="store_true", default=None,
                    help="strips: warp every training character by a small random affine map")
+    p.add_argument("--negatives", type=share, metavar="SHARE",
+                   help="svhn-numbers: this share of every batch (0-0.5) shows no number, "
+                        "and the model gets a head that says whether there is one; default 0")
     p.add_argument("--init", metavar="MODEL",
                    help="start from the weights of this model file (same task, architecture "
                         "and protocol), with a fresh learning-rate schedule")
@@ -91,6 +106,9 @@ def config_from(args) -> Config:
         fail(PROG, f"--model {cfg.model}: task {cfg.task} trains {SVHN_TASKS[cfg.task]}")
     if not svhn and cfg.model not in MODEL_KINDS:
         fail(PROG, f"--model {cfg.model}: task {cfg.task} trains one of {', '.join(MODEL_KINDS)}")
+    if cfg.negatives and cfg.task != "svhn-numbers":
+        fail(PROG, f"--negatives {cfg.negatives}: only the svhn-numbers task has windows "
+                   "with no number")
     if not svhn and cfg.layout not in TRAIN_LAYOUTS:
         fail(PROG, f"--layout {cfg.layout}: task {cfg.task} needs one of "
                    f"{', '.join(TRAIN_LAYOUTS)}")

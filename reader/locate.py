@@ -9,34 +9,36 @@ of the digits. Reading a photo is a coarse-to-fine search built on that:
 0. **Margin.** The photo gets a border of 15 % of its size in its own border
    colour: a photo cropped tight around the number (most people's are) would
    otherwise have no room for the 30 % margin every training crop had.
-1. **Start windows.** The whole photo, and overlapping tiles of it at two
-   finer scales (2 x 2 and 3 x 3 grids of windows half and a third of the
-   photo's size, overlapping by half), so that a small number in a big scene
-   is still a few pixels tall in some window.
+1. **Start windows.** The whole photo, and overlapping tiles of it at three
+   finer scales (2 x 2, 3 x 3 and 5 x 5 grids of windows 2/3, 1/2 and 1/3 of
+   the photo's size, overlapping by half), 39 windows, so that a small
+   number in a big scene is still a few pixels tall in some window.
 2. **Zoom.** Squash the window to 54 x 54 and ask the model where the number
    is (its union box). Crop the photo the way training crops were made around
    that box (data.svhn.crop_window: grown 30 %, resized to 64 x 64, centre
    54 x 54) and ask again. Repeat until the box stops moving (IoU > 0.9) or
    ``ZOOM_STEPS`` is reached. The reading of every step is kept: a zoom that
    cuts a digit off never gets it back, so the last step is not always best.
-3. **Choose.** Every start window and zoom step gives a reading with a
-   confidence P(L) Π P(s_i) and a box. If the whole photo's surest reading
-   has a confidence of at least ``SURE``, it is the answer: most photos
-   people take are cropped around their number, and then the whole photo is
-   the one window that sees all of it. Otherwise the readings **vote**: each
-   scores the sum of √confidence over the readings that say the same number
-   with a box that overlaps its own (IoU > ``AGREE_IOU``), and the highest
-   score wins. Confidence alone is a poor judge here, because the reader
-   learned to ignore characters at the edges of its crops (SVHN's crops have
-   neighbours there), so a window that holds part of a number reads that
-   part confidently ("21" of "1521"); and the reader has no answer for "no
-   number here", so empty windows read something, mostly "1". A part or a
-   stray "1" is read by a few windows; the number itself by many.
-   (Chosen on the pool test images' whole PNGs and on synthetic scenes, see
-   docs/svhn.md; the held-out images measure it.)
+3. **Choose** (``reader.choose``). Every start window and zoom step gives a
+   reading with a confidence and a box. The confidence is the probability of
+   the reading, P(L) Π P(s_i), times P(there is a number) when the model has
+   a presence head (``train.py --negatives``); without that head the reader
+   has no answer for "no number here", and empty windows read something,
+   mostly "1". If the whole photo's surest reading has a confidence of at
+   least ``SURE``, it is the answer: most photos people take are cropped
+   around their number, and then the whole photo is the one window that sees
+   all of it. Otherwise the readings **vote**: each scores the sum of
+   √confidence over the readings that say the same number with a box that
+   overlaps its own, and the highest score wins. Confidence alone is a poor
+   judge here, because the reader learned to ignore characters at the edges
+   of its crops (SVHN's crops have neighbours there), so a window that holds
+   part of a number reads that part confidently ("21" of "1521"). A part is
+   read by a few windows; the number itself by many. (Chosen on the pool
+   test images' whole PNGs and on synthetic scenes, see docs/svhn.md; the
+   held-out images measure it.)
 
 The search costs one batch of model calls per zoom step (all start windows at
-once), so a photo takes a few tenths of a second.
+once), so a photo takes about a second on one core.
 """
 
 import time
@@ -48,14 +50,13 @@ from PIL import Image
 import nn
 from data.strips import BLANK
 from data.svhn import CROP_SIZE, crop_window
+from reader.choose import Candidate, choose
 from reader.decode import to_text
 from reader.svhn_job import read_numbers
 from reader.svhn_models import NUMBER_INPUT, box_iou
 
 ZOOM_STEPS = 3
-GRIDS = (1, 2, 3)              # start windows: the whole photo, 2 x 2 and 3 x 3 tiles
-SURE = 0.8                     # the whole photo's reading this sure is taken without a vote
-AGREE_IOU = 0.5                # readings of the same number whose boxes overlap this much agree
+GRIDS = (1, 2, 3, 5)           # start windows: the whole photo, 2 x 2, 3 x 3 and 5 x 5 tiles
 PAD = 0.15                     # margin added around the photo (tight crops need one)
 
 
@@ -67,18 +68,7 @@ class Found:
     confidence: float
     box: tuple[float, float, float, float]      # (left, top, right, bottom) in photo pixels
     labels: np.ndarray                          # (5,) the reading as label row
-    tried: tuple[tuple[str, float], ...] = ()   # every (reading, confidence) the search made
-
-
-@dataclass
-class Candidate:
-    """One reading of the search: from start window ``start``, after some zoom steps."""
-
-    start: int
-    text: str
-    confidence: float
-    box: np.ndarray                             # (4,) left, top, right, bottom, padded photo
-    labels: np.ndarray                          # (5,)
+    tried: tuple[Candidate, ...] = ()           # every reading the search made
 
 
 def start_windows(width: int, height: int, grids: tuple[int, ...] = GRIDS
@@ -146,21 +136,24 @@ def pad_photo(photo: np.ndarray, fraction: float = PAD) -> tuple[np.ndarray, int
 
 
 def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789",
-                zoom_steps: int = ZOOM_STEPS) -> Found:
+                zoom_steps: int = ZOOM_STEPS, grids: tuple[int, ...] = GRIDS) -> Found:
     """Search a photo (H, W, 3) uint8 for its house number and read it."""
     H, W = photo.shape[:2]
     padded, px, py = pad_photo(photo)
     PH, PW = padded.shape[:2]
-    windows = start_windows(PW, PH)
+    windows = start_windows(PW, PH, grids)
     inputs = np.stack([squash(padded, w, NUMBER_INPUT) for w in windows])
     shown, current = list(windows), None
     candidates: list[Candidate] = []
     for step in range(zoom_steps + 1):
-        readings, boxes = read_numbers(model, inputs)
+        readings, boxes, presence = read_numbers(model, inputs)
+        # P(this reading) = P(a number is here) P(L) Π P(s_i)
+        confidence = presence * readings.confidence
         found = np.array([sane(to_photo(b[:4], w), PW, PH)
                           for b, w in zip(boxes, shown, strict=True)])
         candidates += [Candidate(k, to_text(readings.labels[k], alphabet, BLANK),
-                                 float(readings.confidence[k]), found[k], readings.labels[k])
+                                 float(confidence[k]), found[k], readings.labels[k], step,
+                                 float(presence[k]))
                        for k in range(len(windows))]
         if step == zoom_steps or (current is not None and np.all(box_iou(found, current) > 0.9)):
             break
@@ -171,26 +164,7 @@ def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789"
     best = choose(candidates)
     box = sane(best.box - np.array([px, py, px, py]), W, H)
     return Found(best.text, best.confidence, tuple(float(v) for v in box), best.labels,
-                 tuple((c.text, c.confidence) for c in candidates))
-
-
-def choose(candidates: list[Candidate], sure: float = SURE) -> Candidate:
-    """The whole photo's surest reading (start window 0) if it is ``sure``, else the vote's."""
-    whole = max((c for c in candidates if c.start == 0), key=lambda c: c.confidence)
-    return whole if whole.confidence >= sure else vote(candidates)
-
-
-def vote(candidates: list[Candidate]) -> Candidate:
-    """The reading with the most support: the sum of √confidence over the readings of the
-    same number whose boxes overlap its own (IoU > AGREE_IOU); ties go to the surer one."""
-    boxes = np.array([c.box for c in candidates])                        # (n, 4)
-    texts = np.array([c.text for c in candidates])
-    weight = np.sqrt([c.confidence for c in candidates])
-
-    def support(c: Candidate) -> tuple[float, float]:
-        agree = (texts == c.text) & (box_iou(boxes, c.box) > AGREE_IOU)
-        return float(weight[agree].sum()), c.confidence
-    return max(candidates, key=support)
+                 tuple(candidates))
 
 
 def draw_found(photo: np.ndarray, found: Found, path) -> None:
@@ -232,10 +206,10 @@ def measure_search(model: nn.Model, photos, truth: np.ndarray, texts: list[str],
         seconds.append(time.perf_counter() - start)
         boxes.append(found.box)
         exact.append(found.number == text)
-        among.append(any(reading == text for reading, _ in found.tried))
+        among.append(any(c.text == text for c in found.tried))
     views = np.stack([training_view(photo, box)[0]
                       for photo, box in zip(photos, truth, strict=True)])
-    readings, _ = read_numbers(model, views)
+    readings, _, _ = read_numbers(model, views)
     from_true_box = [to_text(labels, alphabet, BLANK) == text
                      for labels, text in zip(readings.labels, texts, strict=True)]
     return {"iou": box_iou(np.array(boxes, np.float64), np.asarray(truth, np.float64)),

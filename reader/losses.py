@@ -49,11 +49,13 @@ def strip_loss(outputs: list[np.ndarray], labels: np.ndarray, blank: int,
     w = np.ones(N) if weights is None else np.asarray(weights, np.float64)
     lengths = (labels != blank).sum(axis=1)                            # (N,) in 1..5
     used = (np.arange(MAX_LENGTH) < lengths[:, None]) & (w[:, None] > 0)   # (N, 5) bool
+    # A window with no number (all BLANK, weight 0) has no length class; any will do.
+    length_class = np.maximum(lengths, 1) - 1
 
     z_len = outputs[0]
-    total = -(_log_softmax(z_len)[rows, lengths - 1] * w).sum()
+    total = -(_log_softmax(z_len)[rows, length_class] * w).sum()
     d_len = softmax(z_len)
-    d_len[rows, lengths - 1] -= 1
+    d_len[rows, length_class] -= 1
     grads = [d_len * (w / N)[:, None].astype(d_len.dtype)]
     for i in range(MAX_LENGTH):
         z = outputs[1 + i]                                             # (N, C)
@@ -74,6 +76,19 @@ def tower_loss(slot_logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.n
     grad = np.exp(log_q)                                               # q
     np.put_along_axis(grad, labels[:, :, None], np.exp(picked) - 1, axis=2)   # q - onehot
     return float(-picked.sum() / N), (grad / N).astype(slot_logits.dtype)
+
+
+def presence_loss(z: np.ndarray, present: np.ndarray) -> tuple[float, np.ndarray]:
+    """Cross-entropy of the presence head. z (N, 2) logits [no number, number]; present (N,).
+
+        loss = -(1/N) Σ_n log p_n(present_n),      ∂loss/∂z_n = (p_n - onehot(present_n)) / N
+    """
+    N = len(z)
+    target = np.asarray(present, np.int64)
+    loss = -_log_softmax(z.astype(np.float64))[np.arange(N), target].sum() / N
+    grad = softmax(z.astype(np.float64))
+    grad[np.arange(N), target] -= 1
+    return float(loss), (grad / N).astype(z.dtype)
 
 
 def box_loss(pred: np.ndarray, targets: np.ndarray, mask: np.ndarray,

@@ -25,7 +25,10 @@ so a resumed run sees the same data. A house-number batch mixes
   images use the centre window), digit boxes moved with it;
 * synthetic *scenes*: a number somewhere in a larger picture, squashed to
   54 x 54, for the box head to learn where numbers are. Scenes teach only
-  the boxes (their reading weight is 0): a number 8 px wide is not readable.
+  the boxes (their reading weight is 0): a number 8 px wide is not readable;
+* with ``train.py --negatives SHARE``, windows with *no number*: pieces of
+  the whole training PNGs away from every digit box (``empty_windows``), for
+  the presence head. They teach neither reading nor boxes.
 """
 
 import os
@@ -35,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from data.paths import dataset_dir
+from data.strips import BLANK
 from data.svhn import NumberImages, load_number_crops, split_names
 
 PROTOCOLS = ("pooled", "literature")
@@ -42,6 +46,8 @@ VALIDATION_EVERY = 10          # every 10th training image is held out for valid
 WINDOW = 54                    # the number reader's input: 54 x 54 windows of 64 x 64 crops
 SCENE_SHARE = 1 / 8            # of a batch, when scenes are made
 SYNTHETIC_SHARE = 1 / 2        # of the rest of a batch, when synthetic numbers are made
+WHOLE_PNGS = ("format1_subset_png.tar", "format1_more_png.tar")
+EMPTY_MIN_SIDE = 24            # windows with no number are cut at least this big
 
 
 @dataclass
@@ -101,6 +107,45 @@ def make_synthetic(count: int, seed: int, data_dir: str | os.PathLike | None = N
     return numbers, scenes
 
 
+def empty_windows(protocol: str, per_image: int, seed: int,
+                  data_dir: str | os.PathLike | None = None, scenes: int = 3000) -> np.ndarray:
+    """54 x 54 windows with no number: (K, 54, 54, 3) uint8, the same for the same seed.
+
+    Rectangles at least ``EMPTY_MIN_SIDE`` px that touch no digit box
+    (data.housenumbers.background_patches), up to ``per_image`` per image, from
+
+    * the whole PNGs a protocol may train on: the shared data's PNG tars hold
+      whole images of the train split (all usable) and of the test split (only
+      ``test_pool`` ones, and only for the pooled protocol). These are small
+      street images, so their empty windows are mostly blurred walls;
+    * ``scenes`` synthetic scenes (data.housenumbers, 192 x 192): sharper
+      walls, bricks, siding, door and window frames, the straight edges a
+      reader without a presence head reads as a "1".
+    """
+    from data.housenumbers import HouseNumberGenerator, background_patches, train_backgrounds
+    from data.svhn_official import annotated_photos
+    folder = dataset_dir("svhn", data_dir)
+    rng = np.random.default_rng([seed, 88])
+    allowed = [("train", None)]
+    if protocol == "pooled":
+        allowed.append(("test", set(split_names("test_pool", data_dir))))
+    windows = []
+    for split, wanted in allowed:
+        for tar in WHOLE_PNGS:
+            for _, image, digits in annotated_photos(folder / tar, folder / "annotations.csv",
+                                                     split, wanted):
+                boxes = np.array([box for _, box in digits])
+                windows.append(background_patches([(image, boxes)], WINDOW, per_image, rng,
+                                                  EMPTY_MIN_SIDE))
+    if scenes:
+        drawn = HouseNumberGenerator(train_backgrounds(data_dir, rng=rng)).scenes(scenes, rng,
+                                                                                 size=192)
+        for image, boxes, length in zip(drawn.images, drawn.boxes, drawn.lengths(), strict=True):
+            windows.append(background_patches([(image, boxes[:length])], WINDOW, per_image, rng,
+                                              EMPTY_MIN_SIDE))
+    return np.concatenate(windows)
+
+
 def window(numbers: NumberImages, offsets: np.ndarray, size: int = WINDOW
            ) -> tuple[np.ndarray, np.ndarray]:
     """size x size windows of the images at (x, y) ``offsets`` (N, 2), boxes moved with them.
@@ -127,23 +172,26 @@ class NumberBatch:
     labels: np.ndarray          # (B, 5) int64, BLANK after the length
     boxes: np.ndarray           # (B, 5, 4) float32 digit boxes in window pixels
     read_weight: np.ndarray     # (B,) 1 = learn to read it, 0 = only where it is
+    present: np.ndarray         # (B,) bool: False for windows with no number
 
 
 class NumberBatches:
     """Training batches for the house-number reader, reproducible from (seed, epoch, step)."""
 
     def __init__(self, real: NumberImages, synthetic: NumberImages | None,
-                 scenes: NumberImages | None, batch_size: int, seed: int) -> None:
-        self.real, self.synthetic, self.scenes = real, synthetic, scenes
+                 scenes: NumberImages | None, batch_size: int, seed: int,
+                 empty: np.ndarray | None = None, empty_share: float = 0.0) -> None:
+        self.real, self.synthetic, self.scenes, self.empty = real, synthetic, scenes, empty
         self.batch_size, self.seed = batch_size, seed
+        n_empty = round(batch_size * empty_share) if empty is not None and len(empty) else 0
         n_scenes = round(batch_size * SCENE_SHARE) if scenes is not None and len(scenes) else 0
-        rest = batch_size - n_scenes
+        rest = batch_size - n_scenes - n_empty
         n_synth = round(rest * SYNTHETIC_SHARE) if synthetic is not None and len(synthetic) else 0
-        self.counts = (rest - n_synth, n_synth, n_scenes)          # real, synthetic, scenes
+        self.counts = (rest - n_synth, n_synth, n_scenes, n_empty)   # real, synth, scenes, empty
 
     def batch(self, epoch: int, step: int) -> NumberBatch:
         rng = np.random.default_rng([self.seed, epoch, step])
-        n_real, n_synth, n_scenes = self.counts
+        n_real, n_synth, n_scenes, n_empty = self.counts
         parts, weights = [], []
         for source, n in ((self.real, n_real), (self.synthetic, n_synth)):
             if n == 0:
@@ -157,8 +205,14 @@ class NumberBatches:
             chosen = self.scenes.subset(rng.integers(0, len(self.scenes), n_scenes))
             parts.append((chosen.images, chosen.labels, chosen.boxes))
             weights.append(np.zeros(n_scenes))
+        if n_empty:
+            chosen = rng.integers(0, len(self.empty), n_empty)
+            parts.append((self.empty[chosen], np.full((n_empty, 5), BLANK, np.int64),
+                          np.zeros((n_empty, 5, 4), np.float32)))
+            weights.append(np.zeros(n_empty))
         images, labels, boxes = (np.concatenate(p) for p in zip(*parts, strict=True))
-        return NumberBatch(images, labels, boxes, np.concatenate(weights))
+        present = np.arange(len(images)) < len(images) - n_empty
+        return NumberBatch(images, labels, boxes, np.concatenate(weights), present)
 
 
 class DigitBatches:

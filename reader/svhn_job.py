@@ -15,13 +15,14 @@ from data.svhn import NumberImages, digit_crops
 from reader import metrics, plots
 from reader.decode import decode
 from reader.evaluate import Readings
-from reader.losses import box_loss, strip_loss
+from reader.losses import box_loss, presence_loss, strip_loss
 from reader.models import softmax
 from reader.svhn_data import (
     WINDOW,
     DigitBatches,
     NumberBatches,
     centre_window,
+    empty_windows,
     load_splits,
     make_synthetic,
     official_file,
@@ -41,6 +42,7 @@ SVHN_TASKS = {"svhn-numbers": "number", "svhn-digits": "digit"}     # task -> it
 SVHN_MODEL_KINDS = ("number", "digit")
 ALPHABET = "0123456789"
 BOX_WEIGHT = 1.0               # λ of the box loss; its head starts small (reader.svhn_models)
+EMPTY_PER_IMAGE = 8            # windows with no number cut from each whole training PNG
 
 
 def svhn_metadata(kind: str, task: str, config: dict, command: str) -> dict:
@@ -62,17 +64,21 @@ def svhn_metadata(kind: str, task: str, config: dict, command: str) -> dict:
 
 
 def read_numbers(model: nn.Model, images: np.ndarray, batch_size: int = 256
-                 ) -> tuple[Readings, np.ndarray]:
-    """54 x 54 images (N, 54, 54, 3) uint8 -> (Readings, boxes (N, 24) as fractions of 54)."""
-    lengths, chars, boxes = [], [], []
+                 ) -> tuple[Readings, np.ndarray, np.ndarray]:
+    """54 x 54 images (N, 54, 54, 3) uint8 -> (Readings, boxes (N, 24) as fractions of 54,
+    P(there is a number) (N,): the presence head's, or 1 for a model without one)."""
+    lengths, chars, boxes, presence = [], [], [], []
     for start in range(0, len(images), batch_size):
         out = model.forward(to_input(images[start:start + batch_size]), training=False)
         lengths.append(softmax(out[0].astype(np.float64)))
         chars.append(np.stack([softmax(z.astype(np.float64)) for z in out[1:6]], axis=1))
         boxes.append(out[6].astype(np.float64))
+        presence.append(softmax(out[7].astype(np.float64))[:, 1] if len(out) > 7
+                        else np.ones(len(out[0])))
     length_p, char_p = np.concatenate(lengths), np.concatenate(chars)
     labels, confidence = decode(length_p, char_p, BLANK)
-    return Readings(labels, confidence, length_p), np.concatenate(boxes)
+    return (Readings(labels, confidence, length_p), np.concatenate(boxes),
+            np.concatenate(presence))
 
 
 def box_measures(pred: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> dict[str, float]:
@@ -93,7 +99,7 @@ def measure_numbers(model: nn.Model, numbers: NumberImages
     and the mean IoU of the union and digit boxes.
     """
     images, boxes = centre_window(numbers)
-    readings, pred_boxes = read_numbers(model, images)
+    readings, pred_boxes, _ = read_numbers(model, images)
     result = metrics.summary(readings.labels, numbers.labels, BLANK)
     result["coverage_at_98"] = metrics.coverage_at(readings.labels, numbers.labels,
                                                    readings.confidence, 0.98)
@@ -121,11 +127,13 @@ class NumberJob:
         synthetic = scenes = None
         if cfg.synthetic:
             synthetic, scenes = make_synthetic(cfg.synthetic, cfg.seed, data_dir)
+        empty = empty_windows(cfg.protocol, EMPTY_PER_IMAGE, cfg.seed, data_dir) \
+            if cfg.negatives else None
         self.batches = NumberBatches(self.splits.train, synthetic, scenes, cfg.batch_size,
-                                     cfg.seed)
+                                     cfg.seed, empty, cfg.negatives)
 
     def build_model(self) -> nn.Model:
-        return build_number_reader(self.cfg.seed)
+        return build_number_reader(self.cfg.seed, presence=self.cfg.negatives > 0)
 
     def metadata(self, config: dict, command: str) -> dict:
         return svhn_metadata("number", self.cfg.task, config, command)
@@ -138,7 +146,11 @@ class NumberJob:
         out = model.forward(to_input(b.images), training=True)
         read, read_grads = strip_loss(out[:6], b.labels, BLANK, b.read_weight)
         boxes, box_grad = box_loss(out[6], targets, mask, BOX_WEIGHT)
-        model.backward([*read_grads, box_grad], input_grad=False)
+        grads = [*read_grads, box_grad]
+        if len(out) > 7:                                    # the presence head
+            present, present_grad = presence_loss(out[7], b.present)
+            read, grads = read + present, [*grads, present_grad]
+        model.backward(grads, input_grad=False)
         optimizer.step()
         pred_len = out[0].argmax(1) + 1
         chars = np.stack([z.argmax(1) for z in out[1:6]], axis=1)

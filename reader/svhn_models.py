@@ -8,13 +8,19 @@ with batch norm, then one dense layer, feeds seven heads:
     P(L | x)   = softmax(head_0(h))            (N, 5)     length 1..5
     P(s_i | x) = softmax(head_i(h))            (N, 10)    digit i, i = 1..5
     b          = head_6(h)                     (N, 24)    boxes
+    P(number | x) = softmax(head_7(h))_1       (N, 2)     (models with a presence head)
 
 The first six heads are the strip reader's (reader.models): the probability
 of a reading is P(L) Π_{i<=L} P(s_i), decoded by reader.decode. The box head
 regresses where the number is, as (left, top, right, bottom) / 54 for the
 union of the digit boxes followed by each of the five digits' boxes (zeros
 past the length; the loss ignores them, see reader.svhn_losses). Reading a
-photo uses the union box to find the number (reader.locate).
+photo uses the union box to find the number (reader.locate). A photo search
+also shows the reader windows with no number at all; a model trained with
+such windows (``train.py --negatives``) has an eighth head that says whether
+there is a number, P(number | x), as Goodfellow et al.'s length head did with
+its class L = 0. Its own random generator keeps the other heads' initial
+weights those of a model without it.
 
 Shapes for one image, with ``width`` = w (default 32):
 
@@ -60,8 +66,9 @@ def _conv_block(c_in: int, c_out: int, rng: np.random.Generator, pool: bool,
 
 
 def build_number_reader(seed: int = 0, width: int = 32, hidden: int = 512,
-                        dropout: float = 0.3) -> nn.MultiHead:
-    """The house-number reader: 3 x 54 x 54 -> [length (5), digit x 5 (10), boxes (24)]."""
+                        dropout: float = 0.3, presence: bool = False) -> nn.MultiHead:
+    """The house-number reader: 3 x 54 x 54 -> [length (5), digit x 5 (10), boxes (24)],
+    and with ``presence`` an eighth head, [no number, a number] (2)."""
     rng = np.random.default_rng([seed, 3])
     w = width
     c = [3, w, 3 * w // 2, 2 * w, 3 * w, 4 * w, 5 * w, 6 * w]
@@ -85,6 +92,8 @@ def build_number_reader(seed: int = 0, width: int = 32, hidden: int = 512,
     box_head.params["W"] *= np.float32(0.01)
     box_head.params["b"][:] = np.tile(np.array([0.1, 0.1, 0.9, 0.9], np.float32), 6)
     heads += [[box_head]]
+    if presence:
+        heads += [[nn.Dense(hidden, 2, rng=np.random.default_rng([seed, 5]))]]
     return nn.MultiHead(trunk, heads)
 
 
@@ -122,14 +131,18 @@ def box_targets(boxes: np.ndarray, lengths: np.ndarray, size: int
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Digit boxes (N, 5, 4) as (left, top, width, height) in pixels of a size x size input
     -> targets (N, 24) float32, (left, top, right, bottom) / size for the union box and each
-    digit, and a mask (N, 24) float32 that is 1 where a target exists."""
+    digit, and a mask (N, 24) float32 that is 1 where a target exists (a window with no
+    number, length 0, has none)."""
     N = len(boxes)
     used = np.arange(MAX_LENGTH) < lengths[:, None]                          # (N, 5)
+    has = lengths > 0                                                        # a window with no
     ltrb = np.concatenate([boxes[..., :2], boxes[..., :2] + boxes[..., 2:]], axis=2) / size
-    u = union_boxes(boxes, lengths)                                          # (N, 4) l, t, w, h
+    u = np.zeros((N, 4), np.float32)                                         # number has no box
+    u[has] = union_boxes(boxes[has], lengths[has])                           # (N, 4) l, t, w, h
     union = np.concatenate([u[:, :2], u[:, :2] + u[:, 2:]], axis=1) / size   # (N, 4) l, t, r, b
     targets = np.concatenate([union, np.where(used[..., None], ltrb, 0).reshape(N, -1)], axis=1)
-    mask = np.concatenate([np.ones((N, 4), bool), np.repeat(used, 4, axis=1)], axis=1)
+    mask = np.concatenate([np.repeat(has[:, None], 4, axis=1), np.repeat(used, 4, axis=1)],
+                          axis=1)
     return targets.astype(np.float32), mask.astype(np.float32)
 
 

@@ -63,6 +63,7 @@ class Config:
     synthetic: int = 0                 # SVHN: synthetic images made for training
     init: str = ""                     # model file whose weights the run starts from
     distort: bool = False              # strips: warp every training character (data.strips)
+    negatives: float = 0.0             # svhn-numbers: share of a batch that shows no number
 
     @property
     def total_steps(self) -> int:
@@ -116,14 +117,17 @@ def make_optimizer(model: nn.Model, cfg: Config) -> nn.Adam:
     return nn.Adam(model, schedule, weight_decay=cfg.weight_decay)
 
 
-def start_from(model: nn.Model, path: str, cfg: Config) -> None:
+def start_from(model: nn.Model, path: str, cfg: Config) -> list[str]:
     """Copy the weights (and batch-norm averages) of the model file ``path`` into ``model``.
 
     For continuing a finished run with a fresh learning-rate schedule, or
     fine-tuning. The file must hold the same architecture, trained for the
     same task, and for SVHN under the same protocol: starting a
     literature-protocol run from a pooled model would let the test images
-    the pooled model trained on into the literature figures.
+    the pooled model trained on into the literature figures. The one
+    difference allowed: this run's model may have heads the file's lacks (a
+    presence head, ``--negatives``), which keep their new weights. Returns
+    the names of the arrays left new.
     """
     start = nn.load(path)                                              # ModelFileError if damaged
     saved = start.metadata.get("reader", {}).get("config", {})
@@ -131,11 +135,19 @@ def start_from(model: nn.Model, path: str, cfg: Config) -> None:
         if saved.get(key) != getattr(cfg, key):
             raise nn.ModelFileError(f"{path}: trained with {key} {saved.get(key)!r}, "
                                     f"this run has {key} {getattr(cfg, key)!r}")
-    if describe(start) != describe(model):
+    mine, theirs = describe(model), describe(start)
+    more_heads = (mine["type"] == theirs["type"] == "MultiHead" and mine["trunk"] == theirs["trunk"]
+                  and mine["heads"][:len(theirs["heads"])] == theirs["heads"])
+    if mine != theirs and not more_heads:
         raise nn.ModelFileError(f"{path}: its architecture differs from this run's model")
     source = {name: store[key] for name, store, key in start.named_arrays()}
+    new = []
     for name, store, key in model.named_arrays():
-        store[key][...] = source[name]
+        if name in source:
+            store[key][...] = source[name]
+        else:
+            new.append(name)
+    return new
 
 
 def dropout_layers(model: nn.Model) -> list[nn.Dropout]:
@@ -205,14 +217,15 @@ def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool 
         log(f"resumed at epoch {state.epoch} step {state.step}: {command}")
     else:
         model = job.build_model()
-        if cfg.init:
-            start_from(model, cfg.init, cfg)
+        new_arrays = start_from(model, cfg.init, cfg) if cfg.init else []
         optimizer = make_optimizer(model, cfg)
         state = State()
         metadata = job.metadata(dataclasses.asdict(cfg), command)
         (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
         log(f"started: {command}")
         log(f"config {json.dumps(dataclasses.asdict(cfg))}; {model.num_parameters():,} parameters")
+        if new_arrays:
+            log(f"started from {cfg.init}; new, not in that file: {', '.join(new_arrays)}")
 
     dropouts = dropout_layers(model)
     bar = ProgressBar(cfg.total_steps, cfg.batch_size)
