@@ -29,8 +29,7 @@ from data.svhn import split_names  # noqa: E402
 from data.svhn_official import annotated_photos  # noqa: E402
 from reader.evaluate import load_reader  # noqa: E402
 from reader.locate import measure_search, summary_by_width, summary_line  # noqa: E402
-
-TARS = ("format1_subset_png.tar", "format1_more_png.tar")
+from reader.svhn_data import WHOLE_PNGS  # noqa: E402
 
 
 def main() -> int:
@@ -45,7 +44,7 @@ def main() -> int:
         svhn = dataset_dir("svhn", args.data_dir)
         wanted = set(split_names(args.split, args.data_dir))
         photos, truth, texts = [], [], []
-        for tar in TARS:
+        for tar in WHOLE_PNGS:
             for _, image, digits in annotated_photos(svhn / tar, svhn / "annotations.csv",
                                                      "test", wanted):
                 H, W = image.shape[:2]

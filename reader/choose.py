@@ -15,8 +15,8 @@ then only the whole photo sees all of it); otherwise the readings ``vote``.
 ``SURE`` was 0.8 until the presence head came; with it, two tight photos of
 the development set (shared/data/photos, meant for such choices) read right
 from the whole photo at 0.799 and 0.7996 and lost to a part in the vote. At
-0.75 they are kept; on SVHN's whole images and synthetic scenes the lower
-threshold costs about a point (docs/results.md gives both).
+0.75 they are kept; on SVHN's whole images the lower threshold costs 1.6
+points (docs/svhn.md).
 """
 
 from dataclasses import dataclass
@@ -39,7 +39,6 @@ class Candidate:
     box: np.ndarray                             # (4,) left, top, right, bottom, padded photo
     labels: np.ndarray                          # (5,)
     step: int = 0                               # 0: the start window itself, k: k-th zoom
-    presence: float = 1.0                       # P(a number is in the window), if the model says
 
 
 def choose(candidates: list[Candidate], sure: float = SURE) -> Candidate:

@@ -152,8 +152,7 @@ def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789"
         found = np.array([sane(to_photo(b[:4], w), PW, PH)
                           for b, w in zip(boxes, shown, strict=True)])
         candidates += [Candidate(k, to_text(readings.labels[k], alphabet, BLANK),
-                                 float(confidence[k]), found[k], readings.labels[k], step,
-                                 float(presence[k]))
+                                 float(confidence[k]), found[k], readings.labels[k], step)
                        for k in range(len(windows))]
         if step == zoom_steps or (current is not None and np.all(box_iou(found, current) > 0.9)):
             break

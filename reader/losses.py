@@ -78,19 +78,6 @@ def tower_loss(slot_logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.n
     return float(-picked.sum() / N), (grad / N).astype(slot_logits.dtype)
 
 
-def presence_loss(z: np.ndarray, present: np.ndarray) -> tuple[float, np.ndarray]:
-    """Cross-entropy of the presence head. z (N, 2) logits [no number, number]; present (N,).
-
-        loss = -(1/N) Σ_n log p_n(present_n),      ∂loss/∂z_n = (p_n - onehot(present_n)) / N
-    """
-    N = len(z)
-    target = np.asarray(present, np.int64)
-    loss = -_log_softmax(z.astype(np.float64))[np.arange(N), target].sum() / N
-    grad = softmax(z.astype(np.float64))
-    grad[np.arange(N), target] -= 1
-    return float(loss), (grad / N).astype(z.dtype)
-
-
 def box_loss(pred: np.ndarray, targets: np.ndarray, mask: np.ndarray,
              weight: float = 1.0) -> tuple[float, np.ndarray]:
     """Squared error of box regression, only where a target exists.

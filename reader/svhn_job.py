@@ -15,7 +15,7 @@ from data.svhn import NumberImages, digit_crops
 from reader import metrics, plots
 from reader.decode import decode
 from reader.evaluate import Readings
-from reader.losses import box_loss, presence_loss, strip_loss
+from reader.losses import box_loss, strip_loss
 from reader.models import softmax
 from reader.svhn_data import (
     WINDOW,
@@ -147,9 +147,10 @@ class NumberJob:
         read, read_grads = strip_loss(out[:6], b.labels, BLANK, b.read_weight)
         boxes, box_grad = box_loss(out[6], targets, mask, BOX_WEIGHT)
         grads = [*read_grads, box_grad]
-        if len(out) > 7:                                    # the presence head
-            present, present_grad = presence_loss(out[7], b.present)
-            read, grads = read + present, [*grads, present_grad]
+        if len(out) > 7:                # the presence head: cross-entropy of [no number, number]
+            presence = nn.SoftmaxCrossEntropy()
+            read += presence.forward(out[7].astype(np.float64), b.present.astype(np.int64))
+            grads.append(presence.backward().astype(out[7].dtype))
         model.backward(grads, input_grad=False)
         optimizer.step()
         pred_len = out[0].argmax(1) + 1

@@ -1,4 +1,4 @@
-"""Windows with no number: the presence head, its loss, its batches, and train.py --negatives."""
+"""Windows with no number: the presence head, its batches, and train.py --negatives."""
 
 import json
 
@@ -10,7 +10,7 @@ from svhn_fixtures import write_tiny_svhn
 import nn
 import train
 from data.strips import BLANK
-from reader.losses import presence_loss, strip_loss
+from reader.losses import strip_loss
 from reader.svhn_data import NumberBatches, empty_windows, load_splits
 from reader.svhn_job import read_numbers, svhn_metadata
 from reader.svhn_models import box_targets, build_number_reader
@@ -20,16 +20,6 @@ from reader.training import default_config, start_from
 @pytest.fixture(scope="module")
 def tiny_svhn(tmp_path_factory):
     return write_tiny_svhn(tmp_path_factory.mktemp("data"))
-
-
-def test_presence_loss_gradient_matches_central_differences():
-    rng = np.random.default_rng(0)
-    z, present = rng.normal(size=(6, 2)), rng.random(6) < 0.5
-    loss, grad = presence_loss(z, present)
-    assert loss > 0
-    expected = nn.numerical_gradient(lambda: presence_loss(z, present)[0], z)
-    assert np.max(np.abs(grad - expected) / np.maximum(np.abs(grad) + np.abs(expected), 1e-12)
-                  ) < 1e-6
 
 
 def test_a_window_with_no_number_has_no_box_and_no_reading_loss():
