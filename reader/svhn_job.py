@@ -57,7 +57,8 @@ def svhn_metadata(kind: str, task: str, config: dict, command: str) -> dict:
                               "digit boxes grown 30 % each way" if kind == "number" else
                               "a digit box made square, grown 30 %, resized to 32 x 32")},
         "outputs": (["length (5)", *[f"digit {i} (10)" for i in range(1, 6)],
-                     "boxes (24): (left, top, right, bottom) / 54 of the union, then digits 1-5"]
+                     "boxes (24): (left, top, right, bottom) / 54 of the union, then digits 1-5",
+                     *(["presence (2): [no number, a number]"] if config.get("negatives") else [])]
                     if kind == "number" else ["digit (10)"]),
         "config": config, "command": command,
     }}

@@ -85,6 +85,7 @@ def test_train_with_negatives_on_tiny_data(tiny_svhn, tmp_path, monkeypatch):
                        "--data-dir", str(tiny_svhn), "--out", str(tmp_path / "run")]) == 0
     model = nn.load(tmp_path / "run" / "model.npz")
     assert len(model.heads) == 8
+    assert model.metadata["reader"]["outputs"][-1].startswith("presence (2)")
     assert json.loads((tmp_path / "run" / "config.json").read_text())["negatives"] == 0.25
 
 
