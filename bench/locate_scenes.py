@@ -30,7 +30,7 @@ from reader.decode import to_text  # noqa: E402
 from reader.evaluate import load_reader  # noqa: E402
 from reader.locate import measure_search, summary_by_width, summary_line  # noqa: E402
 
-SEED = 4242                     # training uses [seed, 77] with small seeds
+SEED = 4242                     # the reported scenes; training uses [seed, 77] with small seeds
 
 
 def main() -> int:
@@ -38,12 +38,14 @@ def main() -> int:
     p.add_argument("--model", type=Path, default=ROOT / "models" / "svhn-numbers.npz")
     p.add_argument("--count", type=int, default=300)
     p.add_argument("--size", type=int, default=256)
+    p.add_argument("--seed", type=int, default=SEED,
+                   help=f"other seeds draw other scenes, to choose settings on (default {SEED})")
     p.add_argument("--data-dir")
     p.add_argument("--json", type=Path,
                    default=ROOT / "docs" / "measurements" / "locate-scenes.json")
     args = p.parse_args()
     model, meta = load_reader(args.model)
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(args.seed)
     scenes = HouseNumberGenerator(train_backgrounds(args.data_dir, rng=rng)).scenes(
         args.count, rng, size=args.size)
     union = scenes.union_boxes()                                   # (N, 4) left, top, w, h
@@ -54,7 +56,7 @@ def main() -> int:
     results = summary_by_width(measures, width)
     for name, r in results.items():
         print(summary_line(name, r))
-    save_measurement(args.json, {"model": str(args.model), "seed": SEED, "size": args.size,
+    save_measurement(args.json, {"model": str(args.model), "seed": args.seed, "size": args.size,
                                  "seconds_per_scene": float(measures["seconds"].mean()),
                                  "results": results})
     return 0

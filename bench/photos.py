@@ -53,8 +53,8 @@ def main() -> int:
         print(f"{row['filename']}\t{row['number']}\t{found.number}\t{found.confidence:.3f}"
               f"\t{'ok' if rows[-1]['exact'] else 'WRONG'}")
     exact = sum(r["exact"] for r in rows)
-    model = args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model
-    save_measurement(args.json, {"model": str(model), "read_exactly": exact, "photos": len(rows),
+    save_measurement(args.json, {"model": str(args.model), "read_exactly": exact,
+                                 "photos": len(rows),
                                  "seconds": round(time.perf_counter() - start, 2),
                                  "readings": rows})
     print(f"read exactly: {exact} of {len(rows)}")
