@@ -39,6 +39,8 @@ class Candidate:
     box: np.ndarray                             # (4,) left, top, right, bottom, padded photo
     labels: np.ndarray                          # (5,)
     step: int = 0                               # 0: the start window itself, k: k-th zoom
+    view: np.ndarray | None = None              # (54, 54, 3) what the reader saw, if kept
+    window: tuple = ()                          # the part of the padded photo it showed
 
 
 def choose(candidates: list[Candidate], sure: float = SURE) -> Candidate:

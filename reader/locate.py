@@ -136,8 +136,14 @@ def pad_photo(photo: np.ndarray, fraction: float = PAD) -> tuple[np.ndarray, int
 
 
 def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789",
-                zoom_steps: int = ZOOM_STEPS, grids: tuple[int, ...] = GRIDS) -> Found:
-    """Search a photo (H, W, 3) uint8 for its house number and read it."""
+                zoom_steps: int = ZOOM_STEPS, grids: tuple[int, ...] = GRIDS,
+                keep_views: bool = False) -> Found:
+    """Search a photo (H, W, 3) uint8 for its house number and read it.
+
+    Every reading the search made is in ``Found.tried``, with the window of
+    the padded photo (``pad_photo``) it showed and, with ``keep_views``, the
+    54 x 54 input itself (reader.hard_negatives learns from those).
+    """
     H, W = photo.shape[:2]
     padded, px, py = pad_photo(photo)
     PH, PW = padded.shape[:2]
@@ -152,7 +158,8 @@ def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789"
         found = np.array([sane(to_photo(b[:4], w), PW, PH)
                           for b, w in zip(boxes, shown, strict=True)])
         candidates += [Candidate(k, to_text(readings.labels[k], alphabet, BLANK),
-                                 float(confidence[k]), found[k], readings.labels[k], step)
+                                 float(confidence[k]), found[k], readings.labels[k], step,
+                                 inputs[k] if keep_views else None, tuple(shown[k]))
                        for k in range(len(windows))]
         if step == zoom_steps or (current is not None and np.all(box_iou(found, current) > 0.9)):
             break
