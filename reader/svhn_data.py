@@ -28,9 +28,12 @@ so a resumed run sees the same data. A house-number batch mixes
   the boxes (their reading weight is 0): a number 8 px wide is not readable;
 * with ``train.py --negatives SHARE``, windows with *no number*: pieces of
   the whole training PNGs away from every digit box (``empty_windows``), for
-  the presence head. They teach neither reading nor boxes.
+  the presence head. They teach neither reading nor boxes. ``--hard-negatives
+  FILE`` adds the empty windows a trained reader's search read most surely
+  (reader.hard_negatives, ``load_hard_negatives``).
 """
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +43,7 @@ import numpy as np
 from data.paths import dataset_dir
 from data.strips import BLANK
 from data.svhn import NumberImages, load_number_crops, split_names
+from nn.serialize import ModelFileError, read_npz
 
 PROTOCOLS = ("pooled", "literature")
 VALIDATION_EVERY = 10          # every 10th training image is held out for validation
@@ -144,6 +148,29 @@ def empty_windows(protocol: str, per_image: int, seed: int,
             windows.append(background_patches([(image, boxes[:length])], WINDOW, per_image, rng,
                                               EMPTY_MIN_SIDE))
     return np.concatenate(windows)
+
+
+def load_hard_negatives(path: str | os.PathLike, protocol: str) -> np.ndarray:
+    """The windows of a file from reader.hard_negatives, checked: (K, 54, 54, 3) uint8.
+
+    Raises nn.ModelFileError naming the file when it is missing, damaged, not
+    such a file, or was mined for another protocol (a literature run must not
+    learn from windows of test images).
+    """
+    arrays = read_npz(path)
+    try:
+        windows, made_for = arrays["windows"], json.loads(str(arrays["metadata"]))["protocol"]
+    except (KeyError, ValueError, TypeError):
+        raise ModelFileError(f"{path}: not a hard-negatives file (make one with "
+                             "python -m reader.hard_negatives)") from None
+    if windows.dtype != np.uint8 or windows.shape[1:] != (WINDOW, WINDOW, 3):
+        raise ModelFileError(f"{path}: windows are {windows.dtype} {windows.shape}; "
+                             f"expected uint8 (K, {WINDOW}, {WINDOW}, 3)")
+    if made_for != protocol:
+        raise ModelFileError(f"{path}: mined for the {made_for} protocol, not {protocol}")
+    if len(windows) == 0:
+        raise ModelFileError(f"{path}: holds no windows (mine with a lower --min-confidence)")
+    return windows
 
 
 def window(numbers: NumberImages, offsets: np.ndarray, size: int = WINDOW

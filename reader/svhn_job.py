@@ -23,6 +23,7 @@ from reader.svhn_data import (
     NumberBatches,
     centre_window,
     empty_windows,
+    load_hard_negatives,
     load_splits,
     make_synthetic,
     official_file,
@@ -124,12 +125,19 @@ class NumberJob:
 
     def __init__(self, cfg, data_dir: str | None) -> None:
         self.cfg = cfg
+        # read first: a wrong file should fail before minutes of making synthetic data
+        hard = load_hard_negatives(cfg.hard_negatives, cfg.protocol) \
+            if cfg.hard_negatives else None
         self.splits = load_splits(cfg.protocol, data_dir)
         synthetic = scenes = None
         if cfg.synthetic:
             synthetic, scenes = make_synthetic(cfg.synthetic, cfg.seed, data_dir)
         empty = empty_windows(cfg.protocol, EMPTY_PER_IMAGE, cfg.seed, data_dir) \
             if cfg.negatives else None
+        if hard is not None:
+            # As many hard windows as random ones, repeated to fill: the random ones
+            # are mostly easy by now, and the hard ones are what the search trips on.
+            empty = np.concatenate([empty, np.resize(hard, empty.shape)])
         self.batches = NumberBatches(self.splits.train, synthetic, scenes, cfg.batch_size,
                                      cfg.seed, empty, cfg.negatives)
 

@@ -1,0 +1,165 @@
+"""Hard negatives: the empty windows a house-number reader is most wrong about.
+
+    python -m reader.hard_negatives --model models/svhn-numbers.npz --out runs/hard-negatives.npz
+    python train.py --task svhn-numbers --negatives 0.125 --hard-negatives runs/hard-negatives.npz
+
+A reader trained with ``--negatives`` has seen random windows with no number
+(reader.svhn_data.empty_windows). Most of those are easy: blurred wall. The
+windows that cost the photo search (reader.locate) its answers are the few
+it reads confidently although no digit is in them: a railing read as "1", a
+leaf read as "7". This is the bootstrapping of classic detectors (Sung and
+Poggio 1998; Dalal and Triggs 2005): run the search on images whose digit
+boxes are known, keep every view it made
+
+* whose window touches no digit box (grown by 1 px), and
+* whose reading was at least ``--min-confidence`` sure (P(number) P(L) Π P(s_i)),
+
+at most ``--per-image`` per image, skipping views whose window overlaps one
+already kept by more than half (a zoom that stops moving repeats its view).
+``train.py --hard-negatives FILE`` adds them to the empty windows it trains on.
+
+The images are the whole PNGs a protocol may train on (train split; and
+``test_pool`` for the pooled protocol; never ``test_holdout``) and
+``--scenes`` synthetic scenes with a seed of their own. The file records its
+protocol, and train.py refuses it for a run of the other protocol.
+"""
+
+import json
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+import nn
+from data import DataError
+from data.housenumbers import HouseNumberGenerator, train_backgrounds
+from data.paths import dataset_dir
+from data.svhn import split_names
+from data.svhn_official import annotated_photos
+from nn.serialize import atomic_savez
+from reader.cli import OneLineParser, fail, positive_float, whole_number
+from reader.evaluate import load_reader
+from reader.locate import find_number, pad_photo
+from reader.svhn_data import PROTOCOLS, WHOLE_PNGS
+from reader.svhn_models import NUMBER_INPUT, box_iou
+
+PROG = "python -m reader.hard_negatives"
+SCENE_SEED = 5151               # training uses [seed, ...] with small seeds; benches use 4242
+MIN_CONFIDENCE = 0.2
+PER_IMAGE = 12
+
+
+def touches(window: np.ndarray, digit_boxes: np.ndarray) -> bool:
+    """Whether a window (left, top, right, bottom) overlaps any digit box (left, top,
+    width, height) grown by 1 px."""
+    b = np.asarray(digit_boxes, np.float64).reshape(-1, 4)
+    return bool(((window[0] < b[:, 0] + b[:, 2] + 1) & (window[2] > b[:, 0] - 1)
+                 & (window[1] < b[:, 1] + b[:, 3] + 1) & (window[3] > b[:, 1] - 1)).any())
+
+
+def mine_image(model: nn.Model, image: np.ndarray, digit_boxes: np.ndarray,
+               min_confidence: float = MIN_CONFIDENCE, per_image: int = PER_IMAGE
+               ) -> list[np.ndarray]:
+    """The search's confident views of ``image`` (H, W, 3) that show no digit, surest
+    first: a list of (54, 54, 3) uint8."""
+    found = find_number(model, image, keep_views=True)
+    _, px, py = pad_photo(image)
+    offset = np.array([px, py, px, py], np.float64)
+    kept_views: list[np.ndarray] = []
+    kept_windows: list[np.ndarray] = []
+    for c in sorted(found.tried, key=lambda c: -c.confidence):
+        if c.confidence < min_confidence or len(kept_views) == per_image:
+            break
+        window = np.array(c.window, np.float64) - offset            # photo pixels
+        if touches(window, digit_boxes):
+            continue
+        if kept_windows and (box_iou(np.array(kept_windows), window) > 0.5).any():
+            continue
+        kept_views.append(c.view)
+        kept_windows.append(window)
+    return kept_views
+
+
+def whole_images(protocol: str, data_dir: str | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(image, digit boxes (L, 4)) of every whole PNG ``protocol`` may train on."""
+    folder = dataset_dir("svhn", data_dir)
+    allowed: list[tuple[str, set[str] | None]] = [("train", None)]
+    if protocol == "pooled":
+        allowed.append(("test", set(split_names("test_pool", data_dir))))
+    for split, wanted in allowed:
+        for tar in WHOLE_PNGS:
+            for _, image, digits in annotated_photos(folder / tar, folder / "annotations.csv",
+                                                     split, wanted):
+                yield image, np.array([box for _, box in digits])
+
+
+def synthetic_scenes(count: int, size: int, data_dir: str | None
+                     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(scene, digit boxes (L, 4)) of ``count`` synthetic scenes, size x size."""
+    rng = np.random.default_rng(SCENE_SEED)
+    drawn = HouseNumberGenerator(train_backgrounds(data_dir, rng=rng)).scenes(count, rng, size)
+    for image, boxes, length in zip(drawn.images, drawn.boxes, drawn.lengths(), strict=True):
+        yield image, boxes[:length]
+
+
+def mine(model: nn.Model, images: Iterable[tuple[np.ndarray, np.ndarray]],
+         min_confidence: float = MIN_CONFIDENCE, per_image: int = PER_IMAGE,
+         report=None) -> np.ndarray:
+    """Hard negatives of all ``images``: (K, 54, 54, 3) uint8."""
+    views: list[np.ndarray] = []
+    for n, (image, boxes) in enumerate(images, 1):
+        views += mine_image(model, image, boxes, min_confidence, per_image)
+        if report is not None and n % 100 == 0:
+            report(f"{n} images, {len(views)} hard negatives")
+    if not views:
+        return np.zeros((0, NUMBER_INPUT, NUMBER_INPUT, 3), np.uint8)
+    return np.stack(views)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, help="a house-number reader with a presence head")
+    p.add_argument("--out", type=Path, required=True, help="the .npz to write")
+    p.add_argument("--protocol", choices=PROTOCOLS, default="pooled",
+                   help="which whole images may be searched (default pooled)")
+    p.add_argument("--scenes", type=whole_number(0), default=1500,
+                   help="synthetic scenes to search as well (default 1500)")
+    p.add_argument("--scene-size", type=whole_number(64), default=256)
+    p.add_argument("--min-confidence", type=positive_float, default=MIN_CONFIDENCE)
+    p.add_argument("--per-image", type=whole_number(1), default=PER_IMAGE)
+    p.add_argument("--data-dir")
+    args = p.parse_args(argv)
+    try:
+        model, meta = load_reader(args.model)
+    except nn.ModelFileError as err:
+        fail(PROG, str(err))
+    if meta["kind"] != "number":
+        fail(PROG, f"--model {args.model}: a {meta['kind']} reader; this needs a house-number one")
+    start = time.perf_counter()
+
+    def report(line: str) -> None:
+        print(f"{line} ({time.perf_counter() - start:.0f} s)", flush=True)
+    try:
+        real = mine(model, whole_images(args.protocol, args.data_dir), args.min_confidence,
+                    args.per_image, report)
+        report(f"whole images: {len(real)} hard negatives")
+        scenes = mine(model, synthetic_scenes(args.scenes, args.scene_size, args.data_dir),
+                      args.min_confidence, args.per_image, report)
+        report(f"scenes: {len(scenes)} hard negatives")
+    except DataError as err:
+        fail(PROG, str(err))
+    metadata = {"protocol": args.protocol, "model": str(args.model),
+                "from_whole_images": len(real), "from_scenes": len(scenes),
+                "scenes": args.scenes, "scene_size": args.scene_size, "scene_seed": SCENE_SEED,
+                "min_confidence": args.min_confidence, "per_image": args.per_image,
+                "command": " ".join([PROG, *(sys.argv[1:] if argv is None else argv)])}
+    atomic_savez(args.out, {"windows": np.concatenate([real, scenes]),
+                               "metadata": np.array(json.dumps(metadata))})
+    print(f"wrote {args.out}: {len(real) + len(scenes)} windows")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Hard negatives: mining the search's confident empty windows, and training on them."""
+
+import numpy as np
+import pytest
+from reader_fixtures import assert_one_line_error, run_cli
+from svhn_fixtures import write_tiny_svhn
+
+import nn
+import train
+from reader.hard_negatives import main as mine_main
+from reader.hard_negatives import mine_image, touches
+from reader.svhn_data import empty_windows, load_hard_negatives
+from reader.svhn_job import svhn_metadata
+from reader.svhn_models import build_number_reader
+from reader.training import default_config
+
+
+def tiny_reader(seed: int = 0) -> nn.Model:
+    return build_number_reader(seed, width=8, hidden=16, presence=True)
+
+
+@pytest.fixture(scope="module")
+def tiny_svhn(tmp_path_factory):
+    return write_tiny_svhn(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def reader_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "reader.npz"
+    cfg = default_config("svhn-numbers")
+    tiny_reader().save(str(path), svhn_metadata("number", cfg.task, vars(cfg), "test"))
+    return path
+
+
+def test_a_window_touches_a_digit_box_grown_by_one_pixel():
+    box = np.array([[10, 20, 5, 8]])                      # left, top, width, height
+    assert touches(np.array([0, 0, 11, 21]), box)         # overlaps the corner
+    assert touches(np.array([15.5, 20, 30, 30]), box)     # within the 1 px margin
+    assert not touches(np.array([16.5, 0, 40, 40]), box)  # clear of it
+    assert not touches(np.array([0, 29.5, 40, 40]), box)
+
+
+def test_mined_views_never_show_a_digit_and_come_surest_first():
+    rng = np.random.default_rng(4)
+    photo = rng.integers(0, 100, (120, 200, 3), dtype=np.uint8)
+    photo[40:60, 90:130] = 255                     # the "digits": nothing else is this bright
+    boxes = np.array([[90, 40, 40, 20]])
+    views = mine_image(tiny_reader(), photo, boxes, min_confidence=0.0, per_image=50)
+    assert 0 < len(views) <= 50 and all(v.shape == (54, 54, 3) for v in views)
+    assert max(int(v.max()) for v in views) < 255
+    assert len(mine_image(tiny_reader(), photo, boxes, min_confidence=0.0, per_image=3)) == 3
+    assert mine_image(tiny_reader(), photo, boxes, min_confidence=1.01) == []
+
+
+def test_the_file_trains_a_run_of_its_own_protocol_only(tiny_svhn, reader_file, tmp_path,
+                                                        monkeypatch):
+    out = tmp_path / "hard.npz"
+    assert mine_main(["--model", str(reader_file), "--out", str(out), "--protocol", "literature",
+                      "--scenes", "2", "--min-confidence", "0.01",
+                      "--data-dir", str(tiny_svhn)]) == 0
+    windows = load_hard_negatives(out, "literature")
+    assert windows.dtype == np.uint8 and windows.shape[1:] == (54, 54, 3) and len(windows) > 0
+    with pytest.raises(nn.ModelFileError, match="literature protocol, not pooled"):
+        load_hard_negatives(out, "pooled")
+    with pytest.raises(nn.ModelFileError, match="not a hard-negatives file"):
+        load_hard_negatives(reader_file, "literature")
+
+    seen = {}
+
+    def batches(*args, **kw):
+        seen["empty"] = args[5]
+        return real_batches(*args, **kw)
+    from reader import svhn_job
+    real_batches = svhn_job.NumberBatches
+    monkeypatch.setattr("reader.svhn_job.NumberBatches", batches)
+    monkeypatch.setattr("reader.svhn_job.build_number_reader",
+                        lambda seed, **kw: build_number_reader(seed, width=8, hidden=32, **kw))
+    monkeypatch.setattr("reader.svhn_job.empty_windows",
+                        lambda *args: empty_windows(*args, scenes=0))
+    assert train.main(["--task", "svhn-numbers", "--protocol", "literature", "--synthetic", "0",
+                       "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8",
+                       "--negatives", "0.25", "--hard-negatives", str(out),
+                       "--data-dir", str(tiny_svhn), "--out", str(tmp_path / "run")]) == 0
+    plain = empty_windows("literature", 8, 0, tiny_svhn, scenes=0)
+    assert len(seen["empty"]) == 2 * len(plain)           # half random, half hard (repeated)
+    assert np.array_equal(seen["empty"][:len(plain)], plain)
+    assert np.array_equal(seen["empty"][len(plain):len(plain) + len(windows)], windows[:len(plain)])
+
+
+def test_hard_negatives_option_errors(tiny_svhn, reader_file, tmp_path):
+    assert_one_line_error(run_cli("train.py", "--task", "svhn-numbers", "--hard-negatives",
+                                  str(reader_file), "--data-dir", str(tiny_svhn)),
+                          "--hard-negatives")
+    assert_one_line_error(run_cli("train.py", "--task", "svhn-numbers", "--negatives", "0.1",
+                                  "--hard-negatives", str(tmp_path / "none.npz"),
+                                  "--data-dir", str(tiny_svhn), "--out", str(tmp_path / "r")),
+                          "none.npz")
+    assert_one_line_error(run_cli("-m", "reader.hard_negatives", "--model", str(tmp_path / "x"),
+                                  "--out", str(tmp_path / "h.npz")), "x")
