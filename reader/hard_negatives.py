@@ -5,18 +5,24 @@
 
 A reader trained with ``--negatives`` has seen random windows with no number
 (reader.svhn_data.empty_windows). Most of those are easy: blurred wall. The
-windows that cost the photo search (reader.locate) its answers are the few
-it reads confidently although no digit is in them: a railing read as "1", a
-leaf read as "7". This is the bootstrapping of classic detectors (Sung and
-Poggio 1998; Dalal and Triggs 2005): run the search on images whose digit
-boxes are known, keep every view it made
+windows that cost the photo search (reader.locate) its answers are those it
+reads confidently although they hold no whole number: a railing read as "1",
+a leaf read as "7", and a part of the number read as if it were all of it
+("10" of "1110"; the reader learned to ignore characters at the edges of its
+crops). This is the bootstrapping of classic detectors (Sung and Poggio 1998;
+Dalal and Triggs 2005): run the search on images whose digits are known and
+keep every view it read at least ``--min-confidence`` surely (P(number) P(L)
+Π P(s_i)) that is
 
-* whose window touches no digit box (grown by 1 px), and
-* whose reading was at least ``--min-confidence`` sure (P(number) P(L) Π P(s_i)),
+* **empty**: its window touches no digit box (grown by 1 px), or
+* **partial**: it cuts the number (some digit box less than half inside) and
+  its reading is not the number,
 
-at most ``--per-image`` per image, skipping views whose window overlaps one
-already kept by more than half (a zoom that stops moving repeats its view).
-``train.py --hard-negatives FILE`` adds them to the empty windows it trains on.
+at most ``--per-image`` of each kind per image, skipping views whose window
+overlaps one already kept by more than half (a zoom that stops moving
+repeats its view). ``train.py --hard-negatives FILE`` adds them to the empty
+windows it trains on: the presence head learns to say "no number" for them,
+which training crops and scenes, always holding the whole number, agree with.
 
 The images are the whole PNGs a protocol may train on (train split; and
 ``test_pool`` for the pooled protocol; never ``test_holdout``) and
@@ -36,6 +42,7 @@ import nn
 from data import DataError
 from data.housenumbers import HouseNumberGenerator, train_backgrounds
 from data.paths import dataset_dir
+from data.strips import BLANK
 from data.svhn import split_names
 from data.svhn_official import annotated_photos
 from nn.serialize import atomic_savez
@@ -51,6 +58,15 @@ MIN_CONFIDENCE = 0.2
 PER_IMAGE = 12
 
 
+def inside(window: np.ndarray, digit_boxes: np.ndarray) -> np.ndarray:
+    """The share of each digit box (left, top, width, height) that lies inside a window
+    (left, top, right, bottom): (L,) from 0 to 1."""
+    b = np.asarray(digit_boxes, np.float64).reshape(-1, 4)
+    w = np.clip(np.minimum(window[2], b[:, 0] + b[:, 2]) - np.maximum(window[0], b[:, 0]), 0, None)
+    h = np.clip(np.minimum(window[3], b[:, 1] + b[:, 3]) - np.maximum(window[1], b[:, 1]), 0, None)
+    return w * h / np.maximum(b[:, 2] * b[:, 3], 1e-9)
+
+
 def touches(window: np.ndarray, digit_boxes: np.ndarray) -> bool:
     """Whether a window (left, top, right, bottom) overlaps any digit box (left, top,
     width, height) grown by 1 px."""
@@ -59,31 +75,43 @@ def touches(window: np.ndarray, digit_boxes: np.ndarray) -> bool:
                  & (window[1] < b[:, 1] + b[:, 3] + 1) & (window[3] > b[:, 1] - 1)).any())
 
 
-def mine_image(model: nn.Model, image: np.ndarray, digit_boxes: np.ndarray,
+def mine_image(model: nn.Model, image: np.ndarray, digit_boxes: np.ndarray, number: str,
                min_confidence: float = MIN_CONFIDENCE, per_image: int = PER_IMAGE
-               ) -> list[np.ndarray]:
-    """The search's confident views of ``image`` (H, W, 3) that show no digit, surest
-    first: a list of (54, 54, 3) uint8."""
+               ) -> dict[str, list[np.ndarray]]:
+    """The search's confident views of ``image`` (H, W, 3) that hold no whole number,
+    surest first: {"empty": [...], "partial": [...]}, each view (54, 54, 3) uint8.
+
+    ``empty`` views touch no digit box; ``partial`` views cut the number (some
+    digit less than half inside) and read something other than ``number``.
+    """
     found = find_number(model, image, keep_views=True)
     _, px, py = pad_photo(image)
     offset = np.array([px, py, px, py], np.float64)
-    kept_views: list[np.ndarray] = []
+    kept: dict[str, list[np.ndarray]] = {"empty": [], "partial": []}
     kept_windows: list[np.ndarray] = []
     for c in sorted(found.tried, key=lambda c: -c.confidence):
-        if c.confidence < min_confidence or len(kept_views) == per_image:
+        if c.confidence < min_confidence:
             break
         window = np.array(c.window, np.float64) - offset            # photo pixels
-        if touches(window, digit_boxes):
+        if not touches(window, digit_boxes):
+            kind = "empty"
+        elif inside(window, digit_boxes).min() < 0.5 and c.text != number:
+            kind = "partial"
+        else:
             continue
-        if kept_windows and (box_iou(np.array(kept_windows), window) > 0.5).any():
+        if len(kept[kind]) == per_image or (
+                kept_windows and (box_iou(np.array(kept_windows), window) > 0.5).any()):
             continue
-        kept_views.append(c.view)
+        kept[kind].append(c.view)
         kept_windows.append(window)
-    return kept_views
+    return kept
 
 
-def whole_images(protocol: str, data_dir: str | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(image, digit boxes (L, 4)) of every whole PNG ``protocol`` may train on."""
+Source = Iterator[tuple[np.ndarray, np.ndarray, str]]     # (image, digit boxes (L, 4), number)
+
+
+def whole_images(protocol: str, data_dir: str | None) -> Source:
+    """Every whole PNG ``protocol`` may train on, with its digit boxes and number."""
     folder = dataset_dir("svhn", data_dir)
     allowed: list[tuple[str, set[str] | None]] = [("train", None)]
     if protocol == "pooled":
@@ -92,30 +120,32 @@ def whole_images(protocol: str, data_dir: str | None) -> Iterator[tuple[np.ndarr
         for tar in WHOLE_PNGS:
             for _, image, digits in annotated_photos(folder / tar, folder / "annotations.csv",
                                                      split, wanted):
-                yield image, np.array([box for _, box in digits])
+                yield (image, np.array([box for _, box in digits]),
+                       "".join(str(d) for d, _ in digits))
 
 
-def synthetic_scenes(count: int, size: int, data_dir: str | None
-                     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(scene, digit boxes (L, 4)) of ``count`` synthetic scenes, size x size."""
+def synthetic_scenes(count: int, size: int, data_dir: str | None) -> Source:
+    """``count`` synthetic scenes, size x size, with their digit boxes and numbers."""
     rng = np.random.default_rng(SCENE_SEED)
     drawn = HouseNumberGenerator(train_backgrounds(data_dir, rng=rng)).scenes(count, rng, size)
-    for image, boxes, length in zip(drawn.images, drawn.boxes, drawn.lengths(), strict=True):
-        yield image, boxes[:length]
+    for image, boxes, labels in zip(drawn.images, drawn.boxes, drawn.labels, strict=True):
+        digits = labels[labels != BLANK]
+        yield image, boxes[:len(digits)], "".join(str(d) for d in digits)
 
 
-def mine(model: nn.Model, images: Iterable[tuple[np.ndarray, np.ndarray]],
+def mine(model: nn.Model, images: Iterable[tuple[np.ndarray, np.ndarray, str]],
          min_confidence: float = MIN_CONFIDENCE, per_image: int = PER_IMAGE,
-         report=None) -> np.ndarray:
-    """Hard negatives of all ``images``: (K, 54, 54, 3) uint8."""
-    views: list[np.ndarray] = []
-    for n, (image, boxes) in enumerate(images, 1):
-        views += mine_image(model, image, boxes, min_confidence, per_image)
+         report=None) -> dict[str, np.ndarray]:
+    """Hard negatives of all ``images``: {"empty": (K, 54, 54, 3), "partial": (K', ...)}."""
+    views: dict[str, list[np.ndarray]] = {"empty": [], "partial": []}
+    for n, (image, boxes, number) in enumerate(images, 1):
+        for kind, kept in mine_image(model, image, boxes, number, min_confidence,
+                                     per_image).items():
+            views[kind] += kept
         if report is not None and n % 100 == 0:
-            report(f"{n} images, {len(views)} hard negatives")
-    if not views:
-        return np.zeros((0, NUMBER_INPUT, NUMBER_INPUT, 3), np.uint8)
-    return np.stack(views)
+            report(f"{n} images: {len(views['empty'])} empty, {len(views['partial'])} partial")
+    return {kind: np.stack(v) if v else np.zeros((0, NUMBER_INPUT, NUMBER_INPUT, 3), np.uint8)
+            for kind, v in views.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,22 +172,23 @@ def main(argv: list[str] | None = None) -> int:
     def report(line: str) -> None:
         print(f"{line} ({time.perf_counter() - start:.0f} s)", flush=True)
     try:
-        real = mine(model, whole_images(args.protocol, args.data_dir), args.min_confidence,
-                    args.per_image, report)
-        report(f"whole images: {len(real)} hard negatives")
-        scenes = mine(model, synthetic_scenes(args.scenes, args.scene_size, args.data_dir),
-                      args.min_confidence, args.per_image, report)
-        report(f"scenes: {len(scenes)} hard negatives")
+        found = {"whole_images": mine(model, whole_images(args.protocol, args.data_dir),
+                                      args.min_confidence, args.per_image, report),
+                 "scenes": mine(model, synthetic_scenes(args.scenes, args.scene_size,
+                                                        args.data_dir),
+                                args.min_confidence, args.per_image, report)}
     except DataError as err:
         fail(PROG, str(err))
-    metadata = {"protocol": args.protocol, "model": str(args.model),
-                "from_whole_images": len(real), "from_scenes": len(scenes),
+    counts = {f"{kind}_from_{source}": len(views)
+              for source, by_kind in found.items() for kind, views in by_kind.items()}
+    report(", ".join(f"{name} {n}" for name, n in counts.items()))
+    windows = np.concatenate([v for by_kind in found.values() for v in by_kind.values()])
+    metadata = {"protocol": args.protocol, "model": str(args.model), **counts,
                 "scenes": args.scenes, "scene_size": args.scene_size, "scene_seed": SCENE_SEED,
                 "min_confidence": args.min_confidence, "per_image": args.per_image,
                 "command": " ".join([PROG, *(sys.argv[1:] if argv is None else argv)])}
-    atomic_savez(args.out, {"windows": np.concatenate([real, scenes]),
-                               "metadata": np.array(json.dumps(metadata))})
-    print(f"wrote {args.out}: {len(real) + len(scenes)} windows")
+    atomic_savez(args.out, {"windows": windows, "metadata": np.array(json.dumps(metadata))})
+    print(f"wrote {args.out}: {len(windows)} windows")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Hard negatives: mining the search's confident empty windows, and training on them."""
+"""Hard negatives: mining the views the search read confidently with no whole number in them."""
 
 import numpy as np
 import pytest
@@ -7,8 +7,8 @@ from svhn_fixtures import write_tiny_svhn
 
 import nn
 import train
+from reader.hard_negatives import inside, mine_image, touches
 from reader.hard_negatives import main as mine_main
-from reader.hard_negatives import mine_image, touches
 from reader.svhn_data import empty_windows, load_hard_negatives
 from reader.svhn_job import svhn_metadata
 from reader.svhn_models import build_number_reader
@@ -40,16 +40,26 @@ def test_a_window_touches_a_digit_box_grown_by_one_pixel():
     assert not touches(np.array([0, 29.5, 40, 40]), box)
 
 
-def test_mined_views_never_show_a_digit_and_come_surest_first():
+def test_the_share_of_each_digit_inside_a_window():
+    boxes = np.array([[10, 0, 10, 10], [30, 0, 10, 10]])
+    assert np.allclose(inside(np.array([0, 0, 35, 10]), boxes), [1.0, 0.5])
+    assert np.allclose(inside(np.array([0, 5, 100, 100]), boxes), [0.5, 0.5])
+
+
+def test_mined_views_hold_no_whole_number_and_come_surest_first():
     rng = np.random.default_rng(4)
     photo = rng.integers(0, 100, (120, 200, 3), dtype=np.uint8)
     photo[40:60, 90:130] = 255                     # the "digits": nothing else is this bright
-    boxes = np.array([[90, 40, 40, 20]])
-    views = mine_image(tiny_reader(), photo, boxes, min_confidence=0.0, per_image=50)
-    assert 0 < len(views) <= 50 and all(v.shape == (54, 54, 3) for v in views)
-    assert max(int(v.max()) for v in views) < 255
-    assert len(mine_image(tiny_reader(), photo, boxes, min_confidence=0.0, per_image=3)) == 3
-    assert mine_image(tiny_reader(), photo, boxes, min_confidence=1.01) == []
+    boxes = np.array([[90, 40, 20, 20], [110, 40, 20, 20]])
+    kept = mine_image(tiny_reader(), photo, boxes, "12", min_confidence=0.0, per_image=50)
+    assert 0 < len(kept["empty"]) <= 50 and 0 < len(kept["partial"]) <= 50
+    assert all(v.shape == (54, 54, 3) for v in kept["empty"] + kept["partial"])
+    assert max(int(v.max()) for v in kept["empty"]) < 255
+    assert max(int(v.max()) for v in kept["partial"]) > 200    # they show part of the digits
+    few = mine_image(tiny_reader(), photo, boxes, "12", min_confidence=0.0, per_image=3)
+    assert len(few["empty"]) == 3
+    assert mine_image(tiny_reader(), photo, boxes, "12", min_confidence=1.01) == \
+        {"empty": [], "partial": []}
 
 
 def test_the_file_trains_a_run_of_its_own_protocol_only(tiny_svhn, reader_file, tmp_path,
