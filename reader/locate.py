@@ -22,9 +22,10 @@ of the digits. Reading a photo is a coarse-to-fine search built on that:
 3. **Choose** (``reader.choose``). Every start window and zoom step gives a
    reading with a confidence and a box. The confidence is the probability of
    the reading, P(L) Π P(s_i), times P(there is a number) when the model has
-   a presence head (``train.py --negatives``); without that head the reader
-   has no answer for "no number here", and empty windows read something,
-   mostly "1". If the whole photo's surest reading has a confidence of at
+   a presence head (``train.py --negatives``, and ``--hard-negatives`` for
+   the views that hold only a part of the number); without that head the
+   reader has no answer for "no number here", and empty windows read
+   something, mostly "1". If the whole photo's surest reading has a confidence of at
    least ``SURE``, it is the answer: most photos people take are cropped
    around their number, and then the whole photo is the one window that sees
    all of it. Otherwise the readings **vote**: each scores the sum of
