@@ -1,4 +1,4 @@
-"""Hard negatives: the empty windows a house-number reader is most wrong about.
+"""Hard negatives: views with no whole number that a house-number reader reads surely.
 
     python -m reader.hard_negatives --model models/svhn-numbers.npz --out runs/hard-negatives.npz
     python train.py --task svhn-numbers --negatives 0.125 --hard-negatives runs/hard-negatives.npz
@@ -33,7 +33,7 @@ protocol, and train.py refuses it for a run of the other protocol.
 import json
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -41,15 +41,12 @@ import numpy as np
 import nn
 from data import DataError
 from data.housenumbers import HouseNumberGenerator, train_backgrounds
-from data.paths import dataset_dir
 from data.strips import BLANK
-from data.svhn import split_names
-from data.svhn_official import annotated_photos
 from nn.serialize import atomic_savez
 from reader.cli import OneLineParser, fail, positive_float, whole_number
 from reader.evaluate import load_reader
 from reader.locate import find_number, pad_photo
-from reader.svhn_data import PROTOCOLS, WHOLE_PNGS
+from reader.svhn_data import PROTOCOLS, whole_training_pngs
 from reader.svhn_models import NUMBER_INPUT, box_iou
 
 PROG = "python -m reader.hard_negatives"
@@ -112,16 +109,8 @@ Source = Iterator[tuple[np.ndarray, np.ndarray, str]]     # (image, digit boxes 
 
 def whole_images(protocol: str, data_dir: str | None) -> Source:
     """Every whole PNG ``protocol`` may train on, with its digit boxes and number."""
-    folder = dataset_dir("svhn", data_dir)
-    allowed: list[tuple[str, set[str] | None]] = [("train", None)]
-    if protocol == "pooled":
-        allowed.append(("test", set(split_names("test_pool", data_dir))))
-    for split, wanted in allowed:
-        for tar in WHOLE_PNGS:
-            for _, image, digits in annotated_photos(folder / tar, folder / "annotations.csv",
-                                                     split, wanted):
-                yield (image, np.array([box for _, box in digits]),
-                       "".join(str(d) for d, _ in digits))
+    for image, digits in whole_training_pngs(protocol, data_dir):
+        yield image, np.array([box for _, box in digits]), "".join(str(d) for d, _ in digits)
 
 
 def synthetic_scenes(count: int, size: int, data_dir: str | None) -> Source:
@@ -135,7 +124,7 @@ def synthetic_scenes(count: int, size: int, data_dir: str | None) -> Source:
 
 def mine(model: nn.Model, images: Iterable[tuple[np.ndarray, np.ndarray, str]],
          min_confidence: float = MIN_CONFIDENCE, per_image: int = PER_IMAGE,
-         report=None) -> dict[str, np.ndarray]:
+         report: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
     """Hard negatives of all ``images``: {"empty": (K, 54, 54, 3), "partial": (K', ...)}."""
     views: dict[str, list[np.ndarray]] = {"empty": [], "partial": []}
     for n, (image, boxes, number) in enumerate(images, 1):

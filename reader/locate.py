@@ -25,8 +25,8 @@ of the digits. Reading a photo is a coarse-to-fine search built on that:
    a presence head (``train.py --negatives``, and ``--hard-negatives`` for
    the views that hold only a part of the number); without that head the
    reader has no answer for "no number here", and empty windows read
-   something, mostly "1". If the whole photo's surest reading has a confidence of at
-   least ``SURE``, it is the answer: most photos people take are cropped
+   something, mostly "1". If the whole photo's surest reading has a
+   confidence of at least ``SURE``, it is the answer: most photos people take are cropped
    around their number, and then the whole photo is the one window that sees
    all of it. Otherwise the readings **vote**: each scores the sum of
    √confidence over the readings that say the same number with a box that

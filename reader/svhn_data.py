@@ -29,12 +29,14 @@ so a resumed run sees the same data. A house-number batch mixes
 * with ``train.py --negatives SHARE``, windows with *no number*: pieces of
   the whole training PNGs away from every digit box (``empty_windows``), for
   the presence head. They teach neither reading nor boxes. ``--hard-negatives
-  FILE`` adds the empty windows a trained reader's search read most surely
-  (reader.hard_negatives, ``load_hard_negatives``).
+  FILE`` adds the views with no whole number (empty, or cutting the number)
+  that a trained reader's search read surely (reader.hard_negatives,
+  ``load_hard_negatives``).
 """
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +113,24 @@ def make_synthetic(count: int, seed: int, data_dir: str | os.PathLike | None = N
     return numbers, scenes
 
 
+def whole_training_pngs(protocol: str, data_dir: str | os.PathLike | None = None
+                        ) -> Iterator[tuple[np.ndarray, list]]:
+    """(image (H, W, 3) uint8, [(digit, [left, top, width, height]), ...]) of every whole
+    PNG ``protocol`` may train on: the shared data's PNG tars hold whole images of the
+    train split (all usable) and of the test split (only ``test_pool`` ones, and only
+    for the pooled protocol)."""
+    from data.svhn_official import annotated_photos
+    folder = dataset_dir("svhn", data_dir)
+    allowed: list[tuple[str, set[str] | None]] = [("train", None)]
+    if protocol == "pooled":
+        allowed.append(("test", set(split_names("test_pool", data_dir))))
+    for split, wanted in allowed:
+        for tar in WHOLE_PNGS:
+            for _, image, digits in annotated_photos(folder / tar, folder / "annotations.csv",
+                                                     split, wanted):
+                yield image, digits
+
+
 def empty_windows(protocol: str, per_image: int, seed: int,
                   data_dir: str | os.PathLike | None = None, scenes: int = 3000) -> np.ndarray:
     """54 x 54 windows with no number: (K, 54, 54, 3) uint8, the same for the same seed.
@@ -118,29 +138,19 @@ def empty_windows(protocol: str, per_image: int, seed: int,
     Rectangles at least ``EMPTY_MIN_SIDE`` px that touch no digit box
     (data.housenumbers.background_patches), up to ``per_image`` per image, from
 
-    * the whole PNGs a protocol may train on: the shared data's PNG tars hold
-      whole images of the train split (all usable) and of the test split (only
-      ``test_pool`` ones, and only for the pooled protocol). These are small
-      street images, so their empty windows are mostly blurred walls;
+    * the whole PNGs a protocol may train on (``whole_training_pngs``). These
+      are small street images, so their empty windows are mostly blurred walls;
     * ``scenes`` synthetic scenes (data.housenumbers, 192 x 192): sharper
       walls, bricks, siding, door and window frames, the straight edges a
       reader without a presence head reads as a "1".
     """
     from data.housenumbers import HouseNumberGenerator, background_patches, train_backgrounds
-    from data.svhn_official import annotated_photos
-    folder = dataset_dir("svhn", data_dir)
     rng = np.random.default_rng([seed, 88])
-    allowed = [("train", None)]
-    if protocol == "pooled":
-        allowed.append(("test", set(split_names("test_pool", data_dir))))
     windows = []
-    for split, wanted in allowed:
-        for tar in WHOLE_PNGS:
-            for _, image, digits in annotated_photos(folder / tar, folder / "annotations.csv",
-                                                     split, wanted):
-                boxes = np.array([box for _, box in digits])
-                windows.append(background_patches([(image, boxes)], WINDOW, per_image, rng,
-                                                  EMPTY_MIN_SIDE))
+    for image, digits in whole_training_pngs(protocol, data_dir):
+        boxes = np.array([box for _, box in digits])
+        windows.append(background_patches([(image, boxes)], WINDOW, per_image, rng,
+                                          EMPTY_MIN_SIDE))
     if scenes:
         drawn = HouseNumberGenerator(train_backgrounds(data_dir, rng=rng)).scenes(scenes, rng,
                                                                                  size=192)
