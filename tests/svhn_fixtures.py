@@ -81,3 +81,14 @@ def write_tiny_svhn(data_dir: Path, n_train: int = 40, n_test: int = 30, seed: i
     for name, listed in names.items():
         (splits / f"{name}.txt").write_text("\n".join(listed) + "\n")
     return data_dir
+
+
+def use_tiny_number_reader(monkeypatch) -> None:
+    """Make svhn-numbers runs train a tiny reader, with empty windows from the PNGs only
+    (no synthetic scenes), so a run on the tiny folder takes seconds."""
+    from reader.svhn_data import empty_windows
+    from reader.svhn_models import build_number_reader
+    monkeypatch.setattr("reader.svhn_job.build_number_reader",
+                        lambda seed, **kw: build_number_reader(seed, width=8, hidden=32, **kw))
+    monkeypatch.setattr("reader.svhn_job.empty_windows",
+                        lambda *args: empty_windows(*args, scenes=0))

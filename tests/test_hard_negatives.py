@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 from reader_fixtures import assert_one_line_error, run_cli
-from svhn_fixtures import write_tiny_svhn
+from svhn_fixtures import use_tiny_number_reader, write_tiny_svhn
 
 import nn
 import train
 from reader.hard_negatives import inside, mine_image, touches
 from reader.hard_negatives import main as mine_main
-from reader.svhn_data import empty_windows, load_hard_negatives
-from reader.svhn_job import svhn_metadata
+from reader.svhn_data import NumberBatches, empty_windows, load_hard_negatives
+from reader.svhn_job import EMPTY_PER_IMAGE, svhn_metadata
 from reader.svhn_models import build_number_reader
 from reader.training import default_config
 
@@ -79,19 +79,14 @@ def test_the_file_trains_a_run_of_its_own_protocol_only(tiny_svhn, reader_file, 
 
     def batches(*args, **kw):
         seen["empty"] = args[5]
-        return real_batches(*args, **kw)
-    from reader import svhn_job
-    real_batches = svhn_job.NumberBatches
+        return NumberBatches(*args, **kw)
     monkeypatch.setattr("reader.svhn_job.NumberBatches", batches)
-    monkeypatch.setattr("reader.svhn_job.build_number_reader",
-                        lambda seed, **kw: build_number_reader(seed, width=8, hidden=32, **kw))
-    monkeypatch.setattr("reader.svhn_job.empty_windows",
-                        lambda *args: empty_windows(*args, scenes=0))
+    use_tiny_number_reader(monkeypatch)
     assert train.main(["--task", "svhn-numbers", "--protocol", "literature", "--synthetic", "0",
                        "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8",
                        "--negatives", "0.25", "--hard-negatives", str(out),
                        "--data-dir", str(tiny_svhn), "--out", str(tmp_path / "run")]) == 0
-    plain = empty_windows("literature", 8, 0, tiny_svhn, scenes=0)
+    plain = empty_windows("literature", EMPTY_PER_IMAGE, 0, tiny_svhn, scenes=0)
     assert len(seen["empty"]) == 2 * len(plain)           # half random, half hard (repeated)
     assert np.array_equal(seen["empty"][:len(plain)], plain)
     assert np.array_equal(seen["empty"][len(plain):len(plain) + len(windows)], windows[:len(plain)])

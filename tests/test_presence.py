@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 from reader_fixtures import assert_one_line_error, run_cli
-from svhn_fixtures import write_tiny_svhn
+from svhn_fixtures import use_tiny_number_reader, write_tiny_svhn
 
 import nn
 import train
@@ -76,10 +76,7 @@ def test_init_may_add_the_presence_head_but_not_drop_one(tmp_path):
 
 
 def test_train_with_negatives_on_tiny_data(tiny_svhn, tmp_path, monkeypatch):
-    monkeypatch.setattr("reader.svhn_job.build_number_reader",
-                        lambda seed, **kw: build_number_reader(seed, width=8, hidden=32, **kw))
-    monkeypatch.setattr("reader.svhn_job.empty_windows",
-                        lambda *args: empty_windows(*args, scenes=0))
+    use_tiny_number_reader(monkeypatch)
     assert train.main(["--task", "svhn-numbers", "--synthetic", "0", "--epochs", "1",
                        "--steps-per-epoch", "2", "--batch-size", "8", "--negatives", "0.25",
                        "--data-dir", str(tiny_svhn), "--out", str(tmp_path / "run")]) == 0
