@@ -143,11 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True, help="the .npz to write")
     p.add_argument("--protocol", choices=PROTOCOLS, default="pooled",
                    help="which whole images may be searched (default pooled)")
-    p.add_argument("--scenes", type=whole_number(0), default=1500,
-                   help="synthetic scenes to search as well (default 1500)")
-    p.add_argument("--scene-size", type=whole_number(64), default=256)
-    p.add_argument("--min-confidence", type=positive_float, default=MIN_CONFIDENCE)
-    p.add_argument("--per-image", type=whole_number(1), default=PER_IMAGE)
+    p.add_argument("--scenes", type=whole_number(0), default=1000,
+                   help="synthetic scenes to search as well (default 1000)")
+    p.add_argument("--scene-size", type=whole_number(64), default=256,
+                   help="their side in pixels (default 256)")
+    p.add_argument("--min-confidence", type=positive_float, default=MIN_CONFIDENCE,
+                   help=f"keep views read at least this surely (default {MIN_CONFIDENCE})")
+    p.add_argument("--per-image", type=whole_number(1), default=PER_IMAGE,
+                   help=f"at most this many views of each kind per image (default {PER_IMAGE})")
     p.add_argument("--data-dir")
     args = p.parse_args(argv)
     try:
