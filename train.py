@@ -83,9 +83,10 @@ def parse_args(argv: list[str]):
     p.add_argument("--negatives", type=share, metavar="SHARE",
                    help="svhn-numbers: this share of every batch (0-0.5) shows no number, "
                         "and the model gets a head that says whether there is one; default 0")
-    p.add_argument("--hard-negatives", metavar="FILE",
-                   help="svhn-numbers with --negatives: add the windows with no number in FILE "
-                        "(made by python -m reader.hard_negatives) to those it trains on")
+    p.add_argument("--hard-negatives", metavar="FILE", nargs="+",
+                   help="svhn-numbers with --negatives: add the windows with no number in these "
+                        "files (made by python -m reader.hard_negatives; several rounds may be "
+                        "given) to those it trains on")
     p.add_argument("--init", metavar="MODEL",
                    help="start from the weights of this model file (same task, architecture "
                         "and protocol), with a fresh learning-rate schedule")
@@ -113,7 +114,7 @@ def config_from(args) -> Config:
         fail(PROG, f"--negatives {cfg.negatives}: only the svhn-numbers task has windows "
                    "with no number")
     if cfg.hard_negatives and not cfg.negatives:
-        fail(PROG, f"--hard-negatives {cfg.hard_negatives}: needs --negatives SHARE "
+        fail(PROG, f"--hard-negatives {' '.join(cfg.hard_negatives)}: needs --negatives SHARE "
                    "(the share of every batch that shows no number)")
     if not svhn and cfg.layout not in TRAIN_LAYOUTS:
         fail(PROG, f"--layout {cfg.layout}: task {cfg.task} needs one of "

@@ -126,8 +126,8 @@ class NumberJob:
     def __init__(self, cfg, data_dir: str | None) -> None:
         self.cfg = cfg
         # read first: a wrong file should fail before minutes of making synthetic data
-        hard = load_hard_negatives(cfg.hard_negatives, cfg.protocol) \
-            if cfg.hard_negatives else None
+        hard = np.concatenate([load_hard_negatives(path, cfg.protocol)
+                               for path in cfg.hard_negatives]) if cfg.hard_negatives else None
         self.splits = load_splits(cfg.protocol, data_dir)
         synthetic = scenes = None
         if cfg.synthetic:

@@ -64,7 +64,7 @@ class Config:
     init: str = ""                     # model file whose weights the run starts from
     distort: bool = False              # strips: warp every training character (data.strips)
     negatives: float = 0.0             # svhn-numbers: share of a batch that shows no number
-    hard_negatives: str = ""           # svhn-numbers: mined views with no whole number, added
+    hard_negatives: tuple[str, ...] = ()   # svhn-numbers: files of mined views with no number
 
     @property
     def total_steps(self) -> int:

@@ -84,12 +84,13 @@ def test_the_file_trains_a_run_of_its_own_protocol_only(tiny_svhn, reader_file, 
     use_tiny_number_reader(monkeypatch)
     assert train.main(["--task", "svhn-numbers", "--protocol", "literature", "--synthetic", "0",
                        "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8",
-                       "--negatives", "0.25", "--hard-negatives", str(out),
+                       "--negatives", "0.25", "--hard-negatives", str(out), str(out),
                        "--data-dir", str(tiny_svhn), "--out", str(tmp_path / "run")]) == 0
     plain = empty_windows("literature", EMPTY_PER_IMAGE, 0, tiny_svhn, scenes=0)
     assert len(seen["empty"]) == 2 * len(plain)           # half random, half hard (repeated)
     assert np.array_equal(seen["empty"][:len(plain)], plain)
-    assert np.array_equal(seen["empty"][len(plain):len(plain) + len(windows)], windows[:len(plain)])
+    both = np.concatenate([windows, windows])             # two files (rounds) given
+    assert np.array_equal(seen["empty"][len(plain):], np.resize(both, plain.shape))
 
 
 def test_hard_negatives_option_errors(tiny_svhn, reader_file, tmp_path):
