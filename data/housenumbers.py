@@ -240,6 +240,16 @@ def _cut_side(image: np.ndarray, boxes: np.ndarray, union: tuple[float, float],
 # ---------------------------------------------------------------- background patches
 
 
+def touching(rects: np.ndarray, boxes: np.ndarray, margin: float = 1.0) -> np.ndarray:
+    """For each rectangle (left, top, right, bottom) of ``rects`` (n, 4), whether it
+    overlaps any box (left, top, width, height) of ``boxes`` (L, 4) grown by ``margin``
+    px each way: (n,) bool."""
+    r = np.asarray(rects, np.float64).reshape(-1, 4)[:, :, None]          # (n, 4, 1)
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    return ((r[:, 0] < b[:, 0] + b[:, 2] + margin) & (r[:, 2] > b[:, 0] - margin)
+            & (r[:, 1] < b[:, 1] + b[:, 3] + margin) & (r[:, 3] > b[:, 1] - margin)).any(axis=1)
+
+
 def background_patches(numbers: NumberImages | Sequence[tuple[np.ndarray, np.ndarray]],
                        size: int, count: int, rng: np.random.Generator,
                        min_side: int = 6) -> np.ndarray:
@@ -274,11 +284,7 @@ def background_patches(numbers: NumberImages | Sequence[tuple[np.ndarray, np.nda
         w = np.minimum(w, wid)
         x = rng.uniform(0, 1, n) * (wid - w)
         y = rng.uniform(0, 1, n) * (hgt - h)
-        b = np.asarray(boxes, np.float64)
-        bx0, by0 = b[:, 0] - 1, b[:, 1] - 1
-        bx1, by1 = b[:, 0] + b[:, 2] + 1, b[:, 1] + b[:, 3] + 1
-        hit = ((x[:, None] < bx1) & (x[:, None] + w[:, None] > bx0)
-               & (y[:, None] < by1) & (y[:, None] + h[:, None] > by0)).any(axis=1)
+        hit = touching(np.stack([x, y, x + w, y + h], axis=1), boxes)
         free = np.nonzero(~hit)[0]
         if len(free) == 0:
             continue

@@ -40,7 +40,7 @@ import numpy as np
 
 import nn
 from data import DataError
-from data.housenumbers import HouseNumberGenerator, train_backgrounds
+from data.housenumbers import HouseNumberGenerator, touching, train_backgrounds
 from data.strips import BLANK
 from nn.serialize import atomic_savez
 from reader.cli import OneLineParser, fail, positive_float, whole_number
@@ -64,14 +64,6 @@ def inside(window: np.ndarray, digit_boxes: np.ndarray) -> np.ndarray:
     return w * h / np.maximum(b[:, 2] * b[:, 3], 1e-9)
 
 
-def touches(window: np.ndarray, digit_boxes: np.ndarray) -> bool:
-    """Whether a window (left, top, right, bottom) overlaps any digit box (left, top,
-    width, height) grown by 1 px."""
-    b = np.asarray(digit_boxes, np.float64).reshape(-1, 4)
-    return bool(((window[0] < b[:, 0] + b[:, 2] + 1) & (window[2] > b[:, 0] - 1)
-                 & (window[1] < b[:, 1] + b[:, 3] + 1) & (window[3] > b[:, 1] - 1)).any())
-
-
 def mine_image(model: nn.Model, image: np.ndarray, digit_boxes: np.ndarray, number: str,
                min_confidence: float = MIN_CONFIDENCE, per_image: int = PER_IMAGE
                ) -> dict[str, list[np.ndarray]]:
@@ -90,7 +82,7 @@ def mine_image(model: nn.Model, image: np.ndarray, digit_boxes: np.ndarray, numb
         if c.confidence < min_confidence:
             break
         window = np.array(c.window, np.float64) - offset            # photo pixels
-        if not touches(window, digit_boxes):
+        if not touching(window, digit_boxes)[0]:
             kind = "empty"
         elif inside(window, digit_boxes).min() < 0.5 and c.text != number:
             kind = "partial"

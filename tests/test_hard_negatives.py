@@ -7,7 +7,8 @@ from svhn_fixtures import use_tiny_number_reader, write_tiny_svhn
 
 import nn
 import train
-from reader.hard_negatives import inside, mine_image, touches
+from data.housenumbers import touching
+from reader.hard_negatives import inside, mine_image
 from reader.hard_negatives import main as mine_main
 from reader.svhn_data import NumberBatches, empty_windows, load_hard_negatives
 from reader.svhn_job import EMPTY_PER_IMAGE, svhn_metadata
@@ -34,10 +35,11 @@ def reader_file(tmp_path_factory):
 
 def test_a_window_touches_a_digit_box_grown_by_one_pixel():
     box = np.array([[10, 20, 5, 8]])                      # left, top, width, height
-    assert touches(np.array([0, 0, 11, 21]), box)         # overlaps the corner
-    assert touches(np.array([15.5, 20, 30, 30]), box)     # within the 1 px margin
-    assert not touches(np.array([16.5, 0, 40, 40]), box)  # clear of it
-    assert not touches(np.array([0, 29.5, 40, 40]), box)
+    windows = np.array([[0, 0, 11, 21],                   # overlaps the corner
+                        [15.5, 20, 30, 30],               # within the 1 px margin
+                        [16.5, 0, 40, 40],                # clear of it
+                        [0, 29.5, 40, 40]])
+    assert touching(windows, box).tolist() == [True, True, False, False]
 
 
 def test_the_share_of_each_digit_inside_a_window():
