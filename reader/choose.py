@@ -15,8 +15,8 @@ then only the whole photo sees all of it); otherwise the readings ``vote``.
 ``SURE`` was 0.8 until the presence head came; with it, two tight photos of
 the development set (shared/data/photos, meant for such choices) read right
 from the whole photo at 0.7994 and 0.7998 and lost to a part in the vote. At
-0.75 they are kept; on SVHN's whole images the lower threshold costs 1.6
-points (docs/svhn.md).
+0.75 they are kept; on SVHN's whole images the lower threshold cost the model of
+then 1.6 points (docs/svhn.md).
 """
 
 from dataclasses import dataclass
