@@ -60,7 +60,8 @@ def build_tower(num_classes: int = 10, seed: int = 0, dropout: float = 0.5) -> n
 
 
 def build_strip(num_classes: int = 10, seed: int = 0, width: int = 32,
-                hidden: int = 512, dropout: float = 0.1) -> nn.MultiHead:
+                hidden: int = 512, dropout: float = 0.1, second_conv: bool = False
+                ) -> nn.MultiHead:
     """Whole-strip reader: four convolutions with batch norm, one dense layer, six heads.
 
     The first three blocks are conv3x3 (same), maxpool 2, batch norm, ReLU.
@@ -76,6 +77,9 @@ def build_strip(num_classes: int = 10, seed: int = 0, width: int = 32,
                  -dense, BN, ReLU, dropout-> hidden
 
     and the heads are dense layers hidden -> 5 (length) and hidden -> C (each character).
+    ``second_conv`` adds a conv3x3 w -> w, BN, ReLU after the first block, at
+    14 x 70: one more layer where the strokes of a digit are still a few pixels
+    wide, for about a fifth more time per step.
     ``hidden`` is 512: all six heads read the strip through this one layer, and at
     256 the test strips were read less well (docs/results.md); it costs little,
     since the convolutions take most of the time.
@@ -86,6 +90,9 @@ def build_strip(num_classes: int = 10, seed: int = 0, width: int = 32,
     for c_in, c_out in zip(channels[:-1], channels[1:], strict=True):
         trunk += [nn.Conv2D(c_in, c_out, 3, padding="same", init="he_normal", rng=rng),
                   nn.MaxPool2D(2), nn.BatchNorm2D(c_out), nn.ReLU()]
+        if second_conv and c_in == 1:                                    # w x 14 x 70
+            trunk += [nn.Conv2D(width, width, 3, padding="same", init="he_normal", rng=rng),
+                      nn.BatchNorm2D(width), nn.ReLU()]
     trunk += [nn.Conv2D(4 * width, 4 * width, 3, padding=0, init="he_normal", rng=rng),
               nn.BatchNorm2D(4 * width), nn.ReLU()]                      # 4w x 1 x 15
     features = 4 * width * 1 * 15
@@ -96,9 +103,10 @@ def build_strip(num_classes: int = 10, seed: int = 0, width: int = 32,
     return nn.MultiHead(trunk, heads)
 
 
-def build(kind: str, num_classes: int = 10, seed: int = 0) -> nn.Model:
+def build(kind: str, num_classes: int = 10, seed: int = 0,
+          second_conv: bool = False) -> nn.Model:
     if kind == "strip":
-        return build_strip(num_classes, seed)
+        return build_strip(num_classes, seed, second_conv=second_conv)
     if kind == "tower":
         return build_tower(num_classes, seed)
     raise ValueError(f"unknown model kind {kind!r}; choose from {MODEL_KINDS}")

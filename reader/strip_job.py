@@ -55,7 +55,8 @@ class StripJob:
                                      VALIDATION_SEED)
 
     def build_model(self) -> nn.Model:
-        return build(self.cfg.model, num_classes=len(self.task.alphabet), seed=self.cfg.seed)
+        return build(self.cfg.model, num_classes=len(self.task.alphabet), seed=self.cfg.seed,
+                     second_conv=self.cfg.second_conv)
 
     def metadata(self, config: dict, command: str) -> dict:
         return reader_metadata(self.cfg.model, self.cfg.task, self.task.alphabet, config,

@@ -63,6 +63,7 @@ class Config:
     synthetic: int = 0                 # SVHN: synthetic images made for training
     init: str = ""                     # model file whose weights the run starts from
     distort: bool = False              # strips: warp every training character (data.strips)
+    second_conv: bool = False          # strips: one more convolution in the strip model's trunk
     negatives: float = 0.0             # svhn-numbers: share of a batch that shows no number
     hard_negatives: tuple[str, ...] = ()   # svhn-numbers: files of mined views with no number
 
