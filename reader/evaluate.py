@@ -5,6 +5,7 @@ file is loaded to read with: the model file says what input it expects.
 """
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ import nn
 from reader import metrics
 from reader.decode import decode
 from reader.models import MAX_LENGTH, MODEL_KINDS, STRIP_SHAPE, probabilities, to_input
+from reader.views import STRIP_SHIFTS, mean_of_views, shift
 
 METADATA_KEY = "reader"
 # model kind -> the (height, width) of its input
@@ -31,17 +33,25 @@ class Readings:
 
 
 def read_strips(model: nn.Model, kind: str, strips: np.ndarray, blank: int,
-                batch_size: int = 500) -> Readings:
-    """strips (N, 28, 140) uint8 -> Readings."""
-    length_probs, char_probs = probabilities(model, kind, to_input(strips, kind), batch_size)
+                batch_size: int = 500,
+                shifts: Sequence[tuple[int, int]] = STRIP_SHIFTS) -> Readings:
+    """strips (N, 28, 140) uint8 -> Readings, averaged over the (dx, dy) ``shifts``.
+
+    The shifts move the model's input (after the strip model's left alignment)
+    with black coming in; ``views.ONE_VIEW`` reads the input as it is.
+    """
+    x = to_input(strips, kind)                                        # (N, 1, 28, 140)
+    length_probs, char_probs = mean_of_views(
+        [probabilities(model, kind, shift(x, dx, dy), batch_size) for dx, dy in shifts])
     labels, confidence = decode(length_probs, char_probs, blank)
     return Readings(labels, confidence, length_probs)
 
 
 def evaluate(model: nn.Model, kind: str, strips: np.ndarray, labels: np.ndarray,
-             blank: int) -> tuple[dict[str, Any], Readings]:
+             blank: int, shifts: Sequence[tuple[int, int]] = STRIP_SHIFTS
+             ) -> tuple[dict[str, Any], Readings]:
     """metrics.summary of the reader on (strips, labels), and the readings themselves."""
-    readings = read_strips(model, kind, strips, blank)
+    readings = read_strips(model, kind, strips, blank, shifts=shifts)
     return metrics.summary(readings.labels, labels, blank), readings
 
 

@@ -30,9 +30,9 @@ def validation_readings(model: nn.Model, meta: dict, data_dir: str | None) -> np
     if meta["kind"] == "digit":
         from data.svhn import digit_crops
         from reader.svhn_data import load_splits
-        from reader.svhn_job import DigitJob
+        from reader.svhn_job import classify
         digits, _ = digit_crops(load_splits(config["protocol"], data_dir).validation)
-        return DigitJob.classify(model, digits)[:, None]
+        return classify(model, digits)[:, None]
     from reader.tasks import VALIDATION_SEED, fixed_strips, get_task, load_pools
     pools = load_pools(get_task(meta["task"]), data_dir)
     strips = np.concatenate([s for s, _ in fixed_strips(pools.validation, 1000,

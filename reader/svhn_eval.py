@@ -1,41 +1,72 @@
-"""Measure a saved house-number reader on the test images of its protocol.
+"""Measure a saved SVHN reader on the test images of its protocol.
 
     python -m reader.svhn_eval models/svhn-numbers.npz
     python -m reader.svhn_eval runs/X/model.npz --json out.json
 
-Prints one line per test set (sequence, per-digit and length accuracy,
-coverage at 98 % accuracy, union-box IoU), the same measures train.py writes
-at the end of a run; the pooled protocol's sets are ``holdout`` and
-``holdout_strict`` (those of its images whose file name is certain).
+For a house-number reader, prints one line per test set (sequence, per-digit
+and length accuracy, coverage at 98 % accuracy, union-box IoU) read through
+nine windows (reader.views), then the same read from the centre window alone,
+as train.py measures at the end of a run. The pooled protocol's sets are
+``holdout`` and ``holdout_strict`` (those of its images whose file name is
+certain). For a single-digit classifier, prints its accuracy on every test
+digit, with the shifted views and with one view.
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
+import nn
+from data import DataError
+from data.svhn import digit_crops
+from reader.cli import OneLineParser, fail
 from reader.evaluate import load_reader
 from reader.svhn_data import load_splits
-from reader.svhn_job import measure_numbers, summary_lines
+from reader.svhn_job import (
+    NINE_WINDOWS,
+    ONE_WINDOW,
+    digit_lines,
+    measure_digits,
+    measure_numbers,
+    summary_lines,
+)
+from reader.views import CENTRE_WINDOW, DIGIT_SHIFTS, ONE_VIEW, WINDOW_OFFSETS
+
+PROG = "python -m reader.svhn_eval"
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("model", type=Path)
     p.add_argument("--data-dir")
     p.add_argument("--json", type=Path, help="also write the measures here")
     args = p.parse_args(argv)
-    model, meta = load_reader(args.model)
-    if meta["kind"] != "number":
-        p.error(f"{args.model} is a {meta['kind']} model, not a house-number reader")
-    protocol = meta["config"]["protocol"]
-    results = {name: measure_numbers(model, numbers)[0]
-               for name, numbers in load_splits(protocol, args.data_dir).tests.items()}
-    for line in summary_lines(results):
+    try:
+        model, meta = load_reader(args.model)
+        if meta["kind"] not in ("number", "digit"):
+            fail(PROG, f"{args.model}: a {meta['kind']} reader, not an SVHN one")
+        protocol = meta["config"]["protocol"]
+        tests = load_splits(protocol, args.data_dir).tests
+    except (nn.ModelFileError, DataError) as err:
+        fail(PROG, str(err))
+    if meta["kind"] == "number":
+        views, views_key = WINDOW_OFFSETS, "windows"
+        results = {name: measure_numbers(model, numbers)[0] for name, numbers in tests.items()}
+        single = {name: measure_numbers(model, numbers, CENTRE_WINDOW)[0]
+                  for name, numbers in tests.items()}
+        lines = summary_lines(results, NINE_WINDOWS) + summary_lines(single, ONE_WINDOW)
+    else:
+        views, views_key = DIGIT_SHIFTS, "shifts"
+        digits = {name: digit_crops(numbers) for name, numbers in tests.items()}
+        results = measure_digits(model, digits, DIGIT_SHIFTS)
+        single = measure_digits(model, digits, ONE_VIEW)
+        lines = digit_lines(results) + digit_lines(single, " (one view)")
+    for line in lines:
         print(line)
     if args.json:
         args.json.write_text(json.dumps({"model": str(args.model), "protocol": protocol,
-                                         "test": results}, indent=1))
+                                         views_key: views, "test": results,
+                                         "test_one_view": single}, indent=1))
     return 0
 
 

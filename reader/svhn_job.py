@@ -4,6 +4,7 @@ See reader.training for what a job is, reader.svhn_data for the data and
 protocols, reader.svhn_models for the networks.
 """
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from reader.svhn_data import (
     load_splits,
     make_synthetic,
     official_file,
+    window,
 )
 from reader.svhn_models import (
     DIGIT_INPUT,
@@ -38,11 +40,13 @@ from reader.svhn_models import (
     build_number_reader,
     to_input,
 )
+from reader.views import CENTRE_WINDOW, DIGIT_SHIFTS, ONE_VIEW, WINDOW_OFFSETS, mean_of_views, shift
 
 SVHN_TASKS = {"svhn-numbers": "number", "svhn-digits": "digit"}     # task -> its model kind
 SVHN_MODEL_KINDS = ("number", "digit")
 ALPHABET = "0123456789"
 BOX_WEIGHT = 1.0               # λ of the box loss; its head starts small (reader.svhn_models)
+NINE_WINDOWS, ONE_WINDOW = ", 9 windows", ", centre  "   # how summary lines say it was read
 EMPTY_PER_IMAGE = 8            # windows with no number cut from each whole training PNG
 
 
@@ -65,10 +69,11 @@ def svhn_metadata(kind: str, task: str, config: dict, command: str) -> dict:
     }}
 
 
-def read_numbers(model: nn.Model, images: np.ndarray, batch_size: int = 256
-                 ) -> tuple[Readings, np.ndarray, np.ndarray]:
-    """54 x 54 images (N, 54, 54, 3) uint8 -> (Readings, boxes (N, 24) as fractions of 54,
-    P(there is a number) (N,): the presence head's, or 1 for a model without one)."""
+def number_outputs(model: nn.Model, images: np.ndarray, batch_size: int = 256
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """54 x 54 images (N, 54, 54, 3) uint8 -> the reader's outputs as probabilities:
+    length_probs (N, 5), char_probs (N, 5, 10), boxes (N, 24) as fractions of 54, and
+    P(there is a number) (N,): the presence head's, or 1 for a model without one."""
     lengths, chars, boxes, presence = [], [], [], []
     for start in range(0, len(images), batch_size):
         out = model.forward(to_input(images[start:start + batch_size]), training=False)
@@ -77,10 +82,35 @@ def read_numbers(model: nn.Model, images: np.ndarray, batch_size: int = 256
         boxes.append(out[6].astype(np.float64))
         presence.append(softmax(out[7].astype(np.float64))[:, 1] if len(out) > 7
                         else np.ones(len(out[0])))
-    length_p, char_p = np.concatenate(lengths), np.concatenate(chars)
-    labels, confidence = decode(length_p, char_p, BLANK)
-    return (Readings(labels, confidence, length_p), np.concatenate(boxes),
+    return (np.concatenate(lengths), np.concatenate(chars), np.concatenate(boxes),
             np.concatenate(presence))
+
+
+def read_numbers(model: nn.Model, images: np.ndarray, batch_size: int = 256
+                 ) -> tuple[Readings, np.ndarray, np.ndarray]:
+    """54 x 54 images (N, 54, 54, 3) uint8 -> (Readings, boxes (N, 24) as fractions of 54,
+    P(there is a number) (N,))."""
+    length_p, char_p, boxes, presence = number_outputs(model, images, batch_size)
+    labels, confidence = decode(length_p, char_p, BLANK)
+    return Readings(labels, confidence, length_p), boxes, presence
+
+
+def read_windows(model: nn.Model, numbers: NumberImages,
+                 offsets: Sequence[tuple[int, int]] = WINDOW_OFFSETS
+                 ) -> tuple[Readings, np.ndarray]:
+    """Read the 54 x 54 windows at (x, y) ``offsets`` of every 64 x 64 crop and average
+    (reader.views). Returns (Readings, boxes (N, 24) as fractions of the centre window)."""
+    centre = (numbers.images.shape[1] - WINDOW) // 2
+    per_view = []
+    for x, y in offsets:
+        images, _ = window(numbers, np.tile((x, y), (len(numbers), 1)))
+        length_p, char_p, boxes, _ = number_outputs(model, images)
+        # each view's boxes are fractions of its own window: move them to the centre one's
+        move = np.tile([x - centre, y - centre], 2 * (1 + MAX_LENGTH)) / WINDOW    # (24,)
+        per_view.append((length_p, char_p, boxes + move))
+    length_p, char_p, boxes = mean_of_views(per_view)
+    labels, confidence = decode(length_p, char_p, BLANK)
+    return Readings(labels, confidence, length_p), boxes
 
 
 def box_measures(pred: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> dict[str, float]:
@@ -93,15 +123,17 @@ def box_measures(pred: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> dic
             "union_box_iou_over_0.5": float((union > 0.5).mean())}
 
 
-def measure_numbers(model: nn.Model, numbers: NumberImages
+def measure_numbers(model: nn.Model, numbers: NumberImages,
+                    offsets: Sequence[tuple[int, int]] = WINDOW_OFFSETS
                     ) -> tuple[dict[str, Any], Readings, np.ndarray]:
-    """Read the centre 54 x 54 of every image; return (measures, readings, the windows).
+    """Read every image through the windows at ``offsets`` (reader.views; ``CENTRE_WINDOW``
+    reads the centre 54 x 54 only); return (measures, readings, the centre windows).
 
     The measures are reader.metrics.summary's, the coverage at 98 % accuracy,
     and the mean IoU of the union and digit boxes.
     """
     images, boxes = centre_window(numbers)
-    readings, pred_boxes, _ = read_numbers(model, images)
+    readings, pred_boxes = read_windows(model, numbers, offsets)
     result = metrics.summary(readings.labels, numbers.labels, BLANK)
     result["coverage_at_98"] = metrics.coverage_at(readings.labels, numbers.labels,
                                                    readings.confidence, 0.98)
@@ -110,8 +142,8 @@ def measure_numbers(model: nn.Model, numbers: NumberImages
     return result, readings, images
 
 
-def summary_lines(results: dict[str, dict[str, Any]]) -> list[str]:
-    return [f"{name:8s} ({r['count']} images) sequence {100 * r['sequence_accuracy']:6.2f}%"
+def summary_lines(results: dict[str, dict[str, Any]], how: str = "") -> list[str]:
+    return [f"{name:8s} ({r['count']} images){how} sequence {100 * r['sequence_accuracy']:6.2f}%"
             f"  per-digit {100 * r['char_accuracy_in_number']:6.2f}%"
             f"  length {100 * r['length_accuracy']:6.2f}%"
             f"  coverage at 98% {100 * r['coverage_at_98']:6.2f}%"
@@ -169,21 +201,23 @@ class NumberJob:
         return read + boxes, float(np.mean(np.all(pred == b.labels, axis=1)[readable]))
 
     def validate(self, model: nn.Model) -> dict[str, float]:
-        result, _, _ = measure_numbers(model, self.splits.validation)
+        # the centre window only: validation runs every epoch, inside the training time
+        result, _, _ = measure_numbers(model, self.splits.validation, CENTRE_WINDOW)
         return {"sequence": result["sequence_accuracy"], "union_iou": result["union_box_iou"]}
 
     def test(self, model: nn.Model, run_dir: Path) -> tuple[dict[str, Any], list[str]]:
-        results, shown = {}, []
+        results, centre, shown = {}, {}, []
         for name, numbers in self.splits.tests.items():
             results[name], readings, images = measure_numbers(model, numbers)
+            centre[name], _, _ = measure_numbers(model, numbers, CENTRE_WINDOW)
             shown.append((name, images, numbers.labels, readings))
         shown = shown[:1]                     # the other sets are subsets or the same images
         plots.sample_readings(shown, ALPHABET, run_dir / "samples.png", per_set=12,
                               cell=(1.7, 1.9), columns=6)
         plots.worst_mistakes(shown, ALPHABET, run_dir / "mistakes.png", count=24,
                              cell=(1.7, 1.9), columns=6)
-        lines = summary_lines(results)
-        return {"protocol": self.cfg.protocol, "test": results}, lines
+        lines = summary_lines(results, NINE_WINDOWS) + summary_lines(centre, ONE_WINDOW)
+        return {"protocol": self.cfg.protocol, "test": results, "test_centre": centre}, lines
 
 
 class DigitJob:
@@ -227,26 +261,46 @@ class DigitJob:
         optimizer.step()
         return float(value), float(np.mean(z.argmax(1) == labels))
 
-    @staticmethod
-    def classify(model: nn.Model, digits: np.ndarray, batch_size: int = 500) -> np.ndarray:
-        return np.concatenate([model.forward(to_input(digits[s:s + batch_size])).argmax(1)
-                               for s in range(0, len(digits), batch_size)])
-
     def validate(self, model: nn.Model) -> dict[str, float]:
         digits, labels = self.validation
-        return {"accuracy": float(np.mean(self.classify(model, digits) == labels))}
+        return {"accuracy": float(np.mean(classify(model, digits, ONE_VIEW) == labels))}
 
     def test(self, model: nn.Model, run_dir: Path) -> tuple[dict[str, Any], list[str]]:
-        results = {}
-        for name, (digits, labels) in self.tests.items():
-            pred = self.classify(model, digits)
-            results[name] = {"count": int(len(labels)),
-                             "accuracy": float(np.mean(pred == labels)),
-                             "confusion": metrics.confusion(pred[:, None], labels[:, None],
-                                                            10).tolist()}
-        lines = [f"{name:8s} ({r['count']} digits) accuracy {100 * r['accuracy']:6.2f}%"
-                 for name, r in results.items()]
-        return {"protocol": self.cfg.protocol, "test": results}, lines
+        results, one_view = measure_digits(model, self.tests, DIGIT_SHIFTS), \
+            measure_digits(model, self.tests, ONE_VIEW)
+        lines = digit_lines(results) + digit_lines(one_view, " (one view)")
+        return {"protocol": self.cfg.protocol, "test": results, "test_one_view": one_view}, lines
+
+
+def classify(model: nn.Model, digits: np.ndarray,
+             shifts: Sequence[tuple[int, int]] = DIGIT_SHIFTS, batch_size: int = 500
+             ) -> np.ndarray:
+    """digits (N, 32, 32, 3) uint8 -> classes (N,), the probabilities averaged over the
+    (dx, dy) ``shifts`` (reader.views; the edge pixels fill in, as in training)."""
+    def probs(images: np.ndarray) -> tuple[np.ndarray]:
+        return (np.concatenate([softmax(model.forward(to_input(images[s:s + batch_size]))
+                                        .astype(np.float64))
+                                for s in range(0, len(images), batch_size)]),)
+    (mean,) = mean_of_views([probs(shift(digits, dx, dy, axes=(1, 2), mode="edge"))
+                             for dx, dy in shifts])
+    return mean.argmax(1)
+
+
+def measure_digits(model: nn.Model, tests: dict[str, tuple[np.ndarray, np.ndarray]],
+                   shifts: Sequence[tuple[int, int]]) -> dict[str, dict[str, Any]]:
+    """{test set: accuracy, count and confusion matrix} of a digit classifier."""
+    results = {}
+    for name, (digits, labels) in tests.items():
+        pred = classify(model, digits, shifts)
+        results[name] = {"count": int(len(labels)), "accuracy": float(np.mean(pred == labels)),
+                         "confusion": metrics.confusion(pred[:, None], labels[:, None],
+                                                        10).tolist()}
+    return results
+
+
+def digit_lines(results: dict[str, dict[str, Any]], how: str = "") -> list[str]:
+    return [f"{name:8s} ({r['count']} digits){how} accuracy {100 * r['accuracy']:6.2f}%"
+            for name, r in results.items()]
 
 
 def make_svhn_job(cfg, data_dir: str | None) -> NumberJob | DigitJob:

@@ -1,0 +1,57 @@
+"""Measure a saved strip reader on the test strips, read once and with the test-time views.
+
+    python -m reader.strips_eval models/mnist-strips.npz
+    python -m reader.strips_eval runs/X/model.npz --json out.json
+
+The test strips are the ones train.py measures at the end of a run (seed
+reader.tasks.TEST_SEED, drawn from the test pool only), so a model shipped
+before the views existed can be measured with them on the same strips.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import nn
+from data import DataError
+from reader.cli import OneLineParser, fail, whole_number
+from reader.evaluate import evaluate, load_reader
+from reader.strip_job import strip_summary_lines
+from reader.tasks import TEST_SEED, fixed_strips, get_task, load_pools
+from reader.views import ONE_VIEW, STRIP_SHIFTS
+
+PROG = "python -m reader.strips_eval"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("model", type=Path)
+    p.add_argument("--data-dir")
+    p.add_argument("--count", type=whole_number(1), default=10_000,
+                   help="strips per layout (default 10000)")
+    p.add_argument("--json", type=Path, help="also write the measures here")
+    args = p.parse_args(argv)
+    try:
+        model, meta = load_reader(args.model)
+        if meta["kind"] not in ("strip", "tower"):
+            fail(PROG, f"{args.model}: a {meta['kind']} reader, not a strip reader")
+        task = get_task(meta["task"])
+        test_sets = fixed_strips(load_pools(task, args.data_dir).test, args.count, TEST_SEED)
+    except (nn.ModelFileError, DataError) as err:
+        fail(PROG, str(err))
+    blank = len(task.alphabet)
+    views, one_view = {}, {}
+    for layout, (strips, labels) in test_sets.items():
+        views[layout], _ = evaluate(model, meta["kind"], strips, labels, blank)
+        one_view[layout], _ = evaluate(model, meta["kind"], strips, labels, blank, ONE_VIEW)
+    for line in strip_summary_lines(views, one_view):
+        print(line)
+    if args.json:
+        args.json.write_text(json.dumps({"model": str(args.model), "test_seed": TEST_SEED,
+                                         "shifts": STRIP_SHIFTS, "test": views,
+                                         "test_one_view": one_view}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
