@@ -6,6 +6,8 @@
 The test strips are the ones train.py measures at the end of a run (seed
 reader.tasks.TEST_SEED, drawn from the test pool only), so a model shipped
 before the views existed can be measured with them on the same strips.
+``--validation`` measures on strips of the validation pool instead (seed
+VALIDATION_SEED): that is where choices are made.
 """
 
 import json
@@ -17,7 +19,7 @@ from data import DataError
 from reader.cli import OneLineParser, fail, whole_number
 from reader.evaluate import evaluate, load_reader
 from reader.strip_job import strip_summary_lines
-from reader.tasks import TEST_SEED, fixed_strips, get_task, load_pools
+from reader.tasks import TEST_SEED, VALIDATION_SEED, fixed_strips, get_task, load_pools
 from reader.views import ONE_VIEW, STRIP_SHIFTS
 
 PROG = "python -m reader.strips_eval"
@@ -29,14 +31,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir")
     p.add_argument("--count", type=whole_number(1), default=10_000,
                    help="strips per layout (default 10000)")
+    p.add_argument("--validation", action="store_true",
+                   help="measure on validation strips, not test strips")
     p.add_argument("--json", type=Path, help="also write the measures here")
     args = p.parse_args(argv)
+    split, seed = ("validation", VALIDATION_SEED) if args.validation else ("test", TEST_SEED)
     try:
         model, meta = load_reader(args.model)
         if meta["kind"] not in ("strip", "tower"):
             fail(PROG, f"{args.model}: a {meta['kind']} reader, not a strip reader")
         task = get_task(meta["task"])
-        test_sets = fixed_strips(load_pools(task, args.data_dir).test, args.count, TEST_SEED)
+        pool = getattr(load_pools(task, args.data_dir), split)
+        test_sets = fixed_strips(pool, args.count, seed)
     except (nn.ModelFileError, DataError) as err:
         fail(PROG, str(err))
     blank = len(task.alphabet)
@@ -47,9 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     for line in strip_summary_lines(views, one_view):
         print(line)
     if args.json:
-        args.json.write_text(json.dumps({"model": str(args.model), "test_seed": TEST_SEED,
-                                         "shifts": STRIP_SHIFTS, "test": views,
-                                         "test_one_view": one_view}, indent=1))
+        args.json.write_text(json.dumps({"model": str(args.model), "split": split, "seed": seed,
+                                         "shifts": STRIP_SHIFTS, "views": views,
+                                         "one_view": one_view}, indent=1))
     return 0
 
 

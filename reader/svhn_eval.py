@@ -9,7 +9,8 @@ nine windows (reader.views), then the same read from the centre window alone,
 as train.py measures at the end of a run. The pooled protocol's sets are
 ``holdout`` and ``holdout_strict`` (those of its images whose file name is
 certain). For a single-digit classifier, prints its accuracy on every test
-digit, with the shifted views and with one view.
+digit, with the shifted views and with one view. ``--validation`` measures
+on the protocol's validation images instead: that is where choices are made.
 """
 
 import json
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("model", type=Path)
     p.add_argument("--data-dir")
+    p.add_argument("--validation", action="store_true",
+                   help="measure on the validation images, not the test sets")
     p.add_argument("--json", type=Path, help="also write the measures here")
     args = p.parse_args(argv)
     try:
@@ -46,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         if meta["kind"] not in ("number", "digit"):
             fail(PROG, f"{args.model}: a {meta['kind']} reader, not an SVHN one")
         protocol = meta["config"]["protocol"]
-        tests = load_splits(protocol, args.data_dir).tests
+        splits = load_splits(protocol, args.data_dir)
+        tests = {"validation": splits.validation} if args.validation else splits.tests
     except (nn.ModelFileError, DataError) as err:
         fail(PROG, str(err))
     if meta["kind"] == "number":
@@ -65,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     if args.json:
         args.json.write_text(json.dumps({"model": str(args.model), "protocol": protocol,
-                                         views_key: views, "test": results,
-                                         "test_one_view": single}, indent=1))
+                                         "split": "validation" if args.validation else "test",
+                                         views_key: views, "views": results,
+                                         "one_view": single}, indent=1))
     return 0
 
 

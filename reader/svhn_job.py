@@ -217,7 +217,7 @@ class NumberJob:
         plots.worst_mistakes(shown, ALPHABET, run_dir / "mistakes.png", count=24,
                              cell=(1.7, 1.9), columns=6)
         lines = summary_lines(results, NINE_WINDOWS) + summary_lines(centre, ONE_WINDOW)
-        return {"protocol": self.cfg.protocol, "test": results, "test_centre": centre}, lines
+        return {"protocol": self.cfg.protocol, "test": results, "test_one_view": centre}, lines
 
 
 class DigitJob:

@@ -110,8 +110,11 @@ def test_strips_eval_prints_both_readings_and_refuses_bad_input(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("one view") == 2
     saved = json.loads(out.read_text())
-    assert saved["test"]["free"]["count"] == 30 and len(saved["shifts"]) == len(STRIP_SHIFTS)
-    assert set(saved["test_one_view"]) == {"canonical", "free"}
+    assert saved["views"]["free"]["count"] == 30 and len(saved["shifts"]) == len(STRIP_SHIFTS)
+    assert set(saved["one_view"]) == {"canonical", "free"} and saved["split"] == "test"
+    assert run_cli("-m", "reader.strips_eval", str(model), "--data-dir", str(data), "--count",
+                   "30", "--validation", "--json", str(out)).returncode == 0
+    assert json.loads(out.read_text())["split"] == "validation"
     assert_one_line_error(run_cli("-m", "reader.strips_eval", str(tmp_path / "none.npz")),
                           "none.npz")
     assert_one_line_error(run_cli("-m", "reader.strips_eval", str(model), "--data-dir",
@@ -134,7 +137,10 @@ def test_svhn_eval_measures_both_kinds_of_reader_both_ways(tmp_path, capsys):
         out = tmp_path / f"{model.stem}.json"
         assert svhn_eval.main([str(model), "--data-dir", str(data), "--json", str(out)]) == 0
         saved = json.loads(out.read_text())
-        assert set(saved["test"]) == set(saved["test_one_view"]) == sets
+        assert set(saved["views"]) == set(saved["one_view"]) == sets
         assert how in capsys.readouterr().out
+        assert svhn_eval.main([str(model), "--data-dir", str(data), "--validation",
+                               "--json", str(out)]) == 0
+        assert set(json.loads(out.read_text())["views"]) == {"validation"}
     assert_one_line_error(run_cli("-m", "reader.svhn_eval", str(number), "--data-dir",
                                   str(tmp_path / "nowhere")), "svhn")
