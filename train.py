@@ -36,7 +36,8 @@ ALL_TASKS = [*TASKS, *SVHN_TASKS]
 # options that fix a run's numbers; with --resume they come from the checkpoint
 RUN_OPTIONS = ("task", "layout", "model", "epochs", "steps_per_epoch", "batch_size", "lr",
                "seed", "checkpoint_every", "validation_count", "test_count", "protocol",
-               "synthetic", "init", "distort", "second_conv", "negatives", "hard_negatives")
+               "synthetic", "init", "distort", "second_conv", "hidden",
+               "negatives", "hard_negatives")
 
 
 def share(text: str) -> float:
@@ -83,6 +84,9 @@ def parse_args(argv: list[str]):
     p.add_argument("--second-conv", action="store_true", default=None,
                    help="strip model: a second convolution after the first pooling "
                         "(about a fifth more time per step)")
+    p.add_argument("--hidden", type=whole_number(16),
+                   help=f"strip model: units of the dense layer the heads share; "
+                        f"default {DEFAULTS.hidden}")
     p.add_argument("--negatives", type=share, metavar="SHARE",
                    help="svhn-numbers: this share of every batch (0-0.5) shows no number, "
                         "and the model gets a head that says whether there is one; default 0")

@@ -103,10 +103,10 @@ def build_strip(num_classes: int = 10, seed: int = 0, width: int = 32,
     return nn.MultiHead(trunk, heads)
 
 
-def build(kind: str, num_classes: int = 10, seed: int = 0,
-          second_conv: bool = False) -> nn.Model:
+def build(kind: str, num_classes: int = 10, seed: int = 0, second_conv: bool = False,
+          hidden: int = 512) -> nn.Model:
     if kind == "strip":
-        return build_strip(num_classes, seed, second_conv=second_conv)
+        return build_strip(num_classes, seed, hidden=hidden, second_conv=second_conv)
     if kind == "tower":
         return build_tower(num_classes, seed)
     raise ValueError(f"unknown model kind {kind!r}; choose from {MODEL_KINDS}")

@@ -57,7 +57,7 @@ class StripJob:
 
     def build_model(self) -> nn.Model:
         return build(self.cfg.model, num_classes=len(self.task.alphabet), seed=self.cfg.seed,
-                     second_conv=self.cfg.second_conv)
+                     second_conv=self.cfg.second_conv, hidden=self.cfg.hidden)
 
     def metadata(self, config: dict, command: str) -> dict:
         return reader_metadata(self.cfg.model, self.cfg.task, self.task.alphabet, config,

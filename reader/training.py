@@ -64,6 +64,7 @@ class Config:
     init: str = ""                     # model file whose weights the run starts from
     distort: bool = False              # strips: warp every training character (data.strips)
     second_conv: bool = False          # strips: one more convolution in the strip model's trunk
+    hidden: int = 512                  # strips: units of the strip model's shared dense layer
     negatives: float = 0.0             # svhn-numbers: share of a batch that shows no number
     hard_negatives: tuple[str, ...] = ()   # svhn-numbers: files of mined views with no number
 

@@ -17,9 +17,11 @@ from reader_fixtures import (
     write_tiny_mnist,
 )
 
+import nn
 import train
 from nn.serialize import read_npz
 from reader.evaluate import load_reader
+from reader.models import build
 
 TINY = ["--epochs", "2", "--steps-per-epoch", "4", "--batch-size", "8",
         "--validation-count", "10", "--test-count", "20"]
@@ -227,3 +229,19 @@ def test_distort_is_a_setting_of_the_run(tiny_data, tmp_path):
                      "--distort", "--stop-after", "2")
     assert result.returncode == 0, result.stderr
     assert read_json(out / "config.json")["distort"] is True
+
+
+def test_second_conv_and_hidden_shape_the_strip_model(tiny_data, tmp_path):
+    out = tmp_path / "deeper"
+    assert train.main([*TINY, "--data-dir", str(tiny_data), "--out", str(out), "--second-conv",
+                       "--hidden", "64", "--stop-after", "2"]) == 0
+    config = read_json(out / "config.json")
+    assert config["second_conv"] is True and config["hidden"] == 64
+    arrays = weights(out / "checkpoint.npz")
+    plain = build("strip", seed=0)
+    deeper = build("strip", seed=0, second_conv=True, hidden=64)
+    convs = [layer for layer in deeper.trunk.layers if isinstance(layer, nn.Conv2D)]
+    assert len(convs) == 1 + len([la for la in plain.trunk.layers if isinstance(la, nn.Conv2D)])
+    assert convs[1].params["W"].shape == (32, 32, 3, 3)
+    assert deeper.num_parameters() != plain.num_parameters()
+    assert any(a.shape == (64, 5) for a in arrays.values())     # the length head reads 64 units
