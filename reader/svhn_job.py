@@ -46,7 +46,8 @@ SVHN_TASKS = {"svhn-numbers": "number", "svhn-digits": "digit"}     # task -> it
 SVHN_MODEL_KINDS = ("number", "digit")
 ALPHABET = "0123456789"
 BOX_WEIGHT = 1.0               # λ of the box loss; its head starts small (reader.svhn_models)
-NINE_WINDOWS, ONE_WINDOW = ", 9 windows", ", centre  "   # how summary lines say it was read
+# how summary lines say the images were read
+NINE_WINDOWS, ONE_WINDOW = f", {len(WINDOW_OFFSETS)} windows", ", centre  "
 EMPTY_PER_IMAGE = 8            # windows with no number cut from each whole training PNG
 
 
