@@ -81,9 +81,9 @@ def parse_args(argv: list[str]):
                         "default 30000")
     p.add_argument("--distort", action="store_true", default=None,
                    help="strips: warp every training character by a small random affine map")
-    p.add_argument("--second-conv", action="store_true", default=None,
+    p.add_argument("--second-conv", action=argparse.BooleanOptionalAction, default=None,
                    help="strip model: a second convolution after the first pooling "
-                        "(about a fifth more time per step)")
+                        "(about a fifth more time per step); default on")
     p.add_argument("--hidden", type=whole_number(16),
                    help=f"strip model: units of the dense layer the heads share; "
                         f"default {DEFAULTS.hidden}")

@@ -80,9 +80,11 @@ def build_strip(num_classes: int = 10, seed: int = 0, width: int = 32,
     ``second_conv`` adds a conv3x3 w -> w, BN, ReLU after the first block, at
     14 x 70: one more layer where the strokes of a digit are still a few pixels
     wide, for about a fifth more time per step.
-    ``hidden`` is 512: all six heads read the strip through this one layer, and at
-    256 the test strips were read less well (docs/results.md); it costs little,
-    since the convolutions take most of the time.
+    ``hidden``: all six heads read the strip through this one dense layer; 512
+    read more than 256, and 1024 with the second convolution more again
+    (docs/results.md). It costs little, since the convolutions take most of the
+    time. train.py's defaults (reader.training.Config) build the shipped model:
+    ``second_conv=True, hidden=1024``.
     """
     rng = np.random.default_rng([seed, 2])
     channels = [1, width, 2 * width, 4 * width]

@@ -50,7 +50,7 @@ class Config:
     task: str = "mnist-strips"
     layout: str = "mixed"
     model: str = "strip"
-    epochs: int = 16
+    epochs: int = 14
     steps_per_epoch: int = 500
     batch_size: int = 64
     lr: float = 2e-3
@@ -63,8 +63,8 @@ class Config:
     synthetic: int = 0                 # SVHN: synthetic images made for training
     init: str = ""                     # model file whose weights the run starts from
     distort: bool = False              # strips: warp every training character (data.strips)
-    second_conv: bool = False          # strips: one more convolution in the strip model's trunk
-    hidden: int = 512                  # strips: units of the strip model's shared dense layer
+    second_conv: bool = True           # strips: one more convolution in the strip model's trunk
+    hidden: int = 1024                 # strips: units of the strip model's shared dense layer
     negatives: float = 0.0             # svhn-numbers: share of a batch that shows no number
     hard_negatives: tuple[str, ...] = ()   # svhn-numbers: files of mined views with no number
 
