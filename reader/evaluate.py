@@ -32,19 +32,31 @@ class Readings:
     length_probs: np.ndarray    # (N, 5)
 
 
-def read_strips(model: nn.Model, kind: str, strips: np.ndarray, blank: int,
-                batch_size: int = 500,
-                shifts: Sequence[tuple[int, int]] = STRIP_SHIFTS) -> Readings:
-    """strips (N, 28, 140) uint8 -> Readings, averaged over the (dx, dy) ``shifts``.
+def view_probabilities(model: nn.Model, kind: str, strips: np.ndarray, batch_size: int = 500,
+                       shifts: Sequence[tuple[int, int]] = STRIP_SHIFTS
+                       ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """strips (N, 28, 140) uint8 -> [(length (N, 5), characters (N, 5, C)) probabilities
+    for each (dx, dy) of ``shifts``].
 
     The shifts move the model's input (after the strip model's left alignment)
     with black coming in; ``views.ONE_VIEW`` reads the input as it is.
     """
     x = to_input(strips, kind)                                        # (N, 1, 28, 140)
-    length_probs, char_probs = mean_of_views(
-        [probabilities(model, kind, shift(x, dx, dy), batch_size) for dx, dy in shifts])
+    return [probabilities(model, kind, shift(x, dx, dy), batch_size) for dx, dy in shifts]
+
+
+def decode_views(per_view: list[tuple[np.ndarray, np.ndarray]], blank: int) -> Readings:
+    """The reading of the views' averaged probabilities."""
+    length_probs, char_probs = mean_of_views(per_view)
     labels, confidence = decode(length_probs, char_probs, blank)
     return Readings(labels, confidence, length_probs)
+
+
+def read_strips(model: nn.Model, kind: str, strips: np.ndarray, blank: int,
+                batch_size: int = 500,
+                shifts: Sequence[tuple[int, int]] = STRIP_SHIFTS) -> Readings:
+    """strips (N, 28, 140) uint8 -> Readings, averaged over the (dx, dy) ``shifts``."""
+    return decode_views(view_probabilities(model, kind, strips, batch_size, shifts), blank)
 
 
 def evaluate(model: nn.Model, kind: str, strips: np.ndarray, labels: np.ndarray,
@@ -53,6 +65,17 @@ def evaluate(model: nn.Model, kind: str, strips: np.ndarray, labels: np.ndarray,
     """metrics.summary of the reader on (strips, labels), and the readings themselves."""
     readings = read_strips(model, kind, strips, blank, shifts=shifts)
     return metrics.summary(readings.labels, labels, blank), readings
+
+
+def evaluate_views_and_one(model: nn.Model, kind: str, strips: np.ndarray, labels: np.ndarray,
+                           blank: int) -> tuple[dict[str, Any], dict[str, Any], Readings]:
+    """(summary read with the test-time views, summary of the input as given, the views'
+    readings), each view read once: the first of STRIP_SHIFTS is the input as given."""
+    assert STRIP_SHIFTS[0] == (0, 0)
+    per_view = view_probabilities(model, kind, strips)
+    readings, as_given = decode_views(per_view, blank), decode_views(per_view[:1], blank)
+    return (metrics.summary(readings.labels, labels, blank),
+            metrics.summary(as_given.labels, labels, blank), readings)
 
 
 def reader_metadata(kind: str, task: str, alphabet: str, config: dict[str, Any],

@@ -13,7 +13,7 @@ import numpy as np
 
 import nn
 from reader import plots
-from reader.evaluate import evaluate, reader_metadata
+from reader.evaluate import evaluate, evaluate_views_and_one, reader_metadata
 from reader.losses import strip_loss, tower_loss
 from reader.models import MAX_LENGTH, build, logits, softmax, to_input, tower_probabilities
 from reader.tasks import TEST_SEED, VALIDATION_SEED, TrainStrips, fixed_strips, get_task, load_pools
@@ -87,10 +87,8 @@ class StripJob:
         test_sets = fixed_strips(self.pools.test, self.cfg.test_count, TEST_SEED)
         results, one_view, readings = {}, {}, {}
         for layout, (strips, labels) in test_sets.items():
-            results[layout], readings[layout] = evaluate(model, self.cfg.model, strips, labels,
-                                                         self.blank)
-            one_view[layout], _ = evaluate(model, self.cfg.model, strips, labels, self.blank,
-                                           ONE_VIEW)
+            results[layout], one_view[layout], readings[layout] = evaluate_views_and_one(
+                model, self.cfg.model, strips, labels, self.blank)
         both = [(layout, *test_sets[layout], readings[layout]) for layout in test_sets]
         plots.sample_readings(both, self.task.alphabet, run_dir / "samples.png")
         plots.worst_mistakes(both, self.task.alphabet, run_dir / "mistakes.png")

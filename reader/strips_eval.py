@@ -17,10 +17,10 @@ from pathlib import Path
 import nn
 from data import DataError
 from reader.cli import OneLineParser, fail, whole_number
-from reader.evaluate import evaluate, load_reader
+from reader.evaluate import evaluate_views_and_one, load_reader
 from reader.strip_job import strip_summary_lines
 from reader.tasks import TEST_SEED, VALIDATION_SEED, fixed_strips, get_task, load_pools
-from reader.views import ONE_VIEW, STRIP_SHIFTS
+from reader.views import STRIP_SHIFTS
 
 PROG = "python -m reader.strips_eval"
 
@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     blank = len(task.alphabet)
     views, one_view = {}, {}
     for layout, (strips, labels) in test_sets.items():
-        views[layout], _ = evaluate(model, meta["kind"], strips, labels, blank)
-        one_view[layout], _ = evaluate(model, meta["kind"], strips, labels, blank, ONE_VIEW)
+        views[layout], one_view[layout], _ = evaluate_views_and_one(model, meta["kind"], strips,
+                                                                    labels, blank)
     for line in strip_summary_lines(views, one_view):
         print(line)
     if args.json:
