@@ -28,10 +28,10 @@ from reader.svhn_job import (
     ONE_WINDOW,
     digit_lines,
     measure_digits,
-    measure_numbers,
+    measure_numbers_and_centre,
     summary_lines,
 )
-from reader.views import CENTRE_WINDOW, DIGIT_SHIFTS, ONE_VIEW, WINDOW_OFFSETS
+from reader.views import DIGIT_SHIFTS, WINDOW_OFFSETS
 
 PROG = "python -m reader.svhn_eval"
 
@@ -55,15 +55,14 @@ def main(argv: list[str] | None = None) -> int:
         fail(PROG, str(err))
     if meta["kind"] == "number":
         views, views_key = WINDOW_OFFSETS, "windows"
-        results = {name: measure_numbers(model, numbers)[0] for name, numbers in tests.items()}
-        single = {name: measure_numbers(model, numbers, CENTRE_WINDOW)[0]
-                  for name, numbers in tests.items()}
+        results, single = {}, {}
+        for name, numbers in tests.items():
+            results[name], single[name], _, _ = measure_numbers_and_centre(model, numbers)
         lines = summary_lines(results, NINE_WINDOWS) + summary_lines(single, ONE_WINDOW)
     else:
         views, views_key = DIGIT_SHIFTS, "shifts"
         digits = {name: digit_crops(numbers) for name, numbers in tests.items()}
-        results = measure_digits(model, digits, DIGIT_SHIFTS)
-        single = measure_digits(model, digits, ONE_VIEW)
+        results, single = measure_digits(model, digits)
         lines = digit_lines(results) + digit_lines(single, " (one view)")
     for line in lines:
         print(line)

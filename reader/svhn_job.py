@@ -96,11 +96,11 @@ def read_numbers(model: nn.Model, images: np.ndarray, batch_size: int = 256
     return Readings(labels, confidence, length_p), boxes, presence
 
 
-def read_windows(model: nn.Model, numbers: NumberImages,
-                 offsets: Sequence[tuple[int, int]] = WINDOW_OFFSETS
-                 ) -> tuple[Readings, np.ndarray]:
-    """Read the 54 x 54 windows at (x, y) ``offsets`` of every 64 x 64 crop and average
-    (reader.views). Returns (Readings, boxes (N, 24) as fractions of the centre window)."""
+def window_outputs(model: nn.Model, numbers: NumberImages,
+                   offsets: Sequence[tuple[int, int]] = WINDOW_OFFSETS
+                   ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """[(length_probs, char_probs, boxes (N, 24) as fractions of the centre window) for
+    each 54 x 54 window at (x, y) in ``offsets`` of every 64 x 64 crop]."""
     centre = (numbers.images.shape[1] - WINDOW) // 2
     per_view = []
     for x, y in offsets:
@@ -109,9 +109,23 @@ def read_windows(model: nn.Model, numbers: NumberImages,
         # each view's boxes are fractions of its own window: move them to the centre one's
         move = np.tile([x - centre, y - centre], 2 * (1 + MAX_LENGTH)) / WINDOW    # (24,)
         per_view.append((length_p, char_p, boxes + move))
+    return per_view
+
+
+def decode_windows(per_view: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+                   ) -> tuple[Readings, np.ndarray]:
+    """Average the windows' outputs (reader.views) and decode: (Readings, boxes (N, 24))."""
     length_p, char_p, boxes = mean_of_views(per_view)
     labels, confidence = decode(length_p, char_p, BLANK)
     return Readings(labels, confidence, length_p), boxes
+
+
+def read_windows(model: nn.Model, numbers: NumberImages,
+                 offsets: Sequence[tuple[int, int]] = WINDOW_OFFSETS
+                 ) -> tuple[Readings, np.ndarray]:
+    """Read the 54 x 54 windows at (x, y) ``offsets`` of every 64 x 64 crop and average
+    (reader.views). Returns (Readings, boxes (N, 24) as fractions of the centre window)."""
+    return decode_windows(window_outputs(model, numbers, offsets))
 
 
 def box_measures(pred: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> dict[str, float]:
@@ -133,14 +147,33 @@ def measure_numbers(model: nn.Model, numbers: NumberImages,
     The measures are reader.metrics.summary's, the coverage at 98 % accuracy,
     and the mean IoU of the union and digit boxes.
     """
-    images, boxes = centre_window(numbers)
-    readings, pred_boxes = read_windows(model, numbers, offsets)
+    result, readings = window_measures(numbers, window_outputs(model, numbers, offsets))
+    return result, readings, centre_window(numbers)[0]
+
+
+def measure_numbers_and_centre(model: nn.Model, numbers: NumberImages
+                               ) -> tuple[dict[str, Any], dict[str, Any], Readings, np.ndarray]:
+    """``measure_numbers`` through the nine windows and through the centre one alone,
+    each window read once: (nine windows' measures, centre's, nine's readings, centre windows)."""
+    per_view = window_outputs(model, numbers, WINDOW_OFFSETS)
+    centre = WINDOW_OFFSETS.index(CENTRE_WINDOW[0])
+    nine, readings = window_measures(numbers, per_view)
+    one, _ = window_measures(numbers, per_view[centre:centre + 1])
+    return nine, one, readings, centre_window(numbers)[0]
+
+
+def window_measures(numbers: NumberImages,
+                    per_view: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+                    ) -> tuple[dict[str, Any], Readings]:
+    """The measures of ``measure_numbers`` for the windows' outputs, and their readings."""
+    readings, pred_boxes = decode_windows(per_view)
     result = metrics.summary(readings.labels, numbers.labels, BLANK)
     result["coverage_at_98"] = metrics.coverage_at(readings.labels, numbers.labels,
                                                    readings.confidence, 0.98)
+    _, boxes = centre_window(numbers)
     targets, mask = box_targets(boxes, numbers.lengths(), WINDOW)
     result.update(box_measures(pred_boxes, targets, mask))
-    return result, readings, images
+    return result, readings
 
 
 def summary_lines(results: dict[str, dict[str, Any]], how: str = "") -> list[str]:
@@ -209,8 +242,8 @@ class NumberJob:
     def test(self, model: nn.Model, run_dir: Path) -> tuple[dict[str, Any], list[str]]:
         results, centre, shown = {}, {}, []
         for name, numbers in self.splits.tests.items():
-            results[name], readings, images = measure_numbers(model, numbers)
-            centre[name], _, _ = measure_numbers(model, numbers, CENTRE_WINDOW)
+            results[name], centre[name], readings, images = measure_numbers_and_centre(
+                model, numbers)
             shown.append((name, images, numbers.labels, readings))
         shown = shown[:1]                     # the other sets are subsets or the same images
         plots.sample_readings(shown, ALPHABET, run_dir / "samples.png", per_set=12,
@@ -267,36 +300,47 @@ class DigitJob:
         return {"accuracy": float(np.mean(classify(model, digits, ONE_VIEW) == labels))}
 
     def test(self, model: nn.Model, run_dir: Path) -> tuple[dict[str, Any], list[str]]:
-        results, one_view = measure_digits(model, self.tests, DIGIT_SHIFTS), \
-            measure_digits(model, self.tests, ONE_VIEW)
+        results, one_view = measure_digits(model, self.tests)
         lines = digit_lines(results) + digit_lines(one_view, " (one view)")
         return {"protocol": self.cfg.protocol, "test": results, "test_one_view": one_view}, lines
+
+
+def digit_probabilities(model: nn.Model, digits: np.ndarray,
+                        shifts: Sequence[tuple[int, int]] = DIGIT_SHIFTS,
+                        batch_size: int = 500) -> list[tuple[np.ndarray]]:
+    """digits (N, 32, 32, 3) uint8 -> [(class probabilities (N, 10),) for each (dx, dy)
+    of ``shifts``] (reader.views; the edge pixels fill in, as in training)."""
+    def probs(images: np.ndarray) -> tuple[np.ndarray]:
+        return (np.concatenate([softmax(model.forward(to_input(images[s:s + batch_size]))
+                                        .astype(np.float64))
+                                for s in range(0, len(images), batch_size)]),)
+    return [probs(shift(digits, dx, dy, axes=(1, 2), mode="edge")) for dx, dy in shifts]
 
 
 def classify(model: nn.Model, digits: np.ndarray,
              shifts: Sequence[tuple[int, int]] = DIGIT_SHIFTS, batch_size: int = 500
              ) -> np.ndarray:
     """digits (N, 32, 32, 3) uint8 -> classes (N,), the probabilities averaged over the
-    (dx, dy) ``shifts`` (reader.views; the edge pixels fill in, as in training)."""
-    def probs(images: np.ndarray) -> tuple[np.ndarray]:
-        return (np.concatenate([softmax(model.forward(to_input(images[s:s + batch_size]))
-                                        .astype(np.float64))
-                                for s in range(0, len(images), batch_size)]),)
-    (mean,) = mean_of_views([probs(shift(digits, dx, dy, axes=(1, 2), mode="edge"))
-                             for dx, dy in shifts])
+    (dx, dy) ``shifts``."""
+    (mean,) = mean_of_views(digit_probabilities(model, digits, shifts, batch_size))
     return mean.argmax(1)
 
 
-def measure_digits(model: nn.Model, tests: dict[str, tuple[np.ndarray, np.ndarray]],
-                   shifts: Sequence[tuple[int, int]]) -> dict[str, dict[str, Any]]:
-    """{test set: accuracy, count and confusion matrix} of a digit classifier."""
-    results = {}
+def measure_digits(model: nn.Model, tests: dict[str, tuple[np.ndarray, np.ndarray]]
+                   ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """({test set: accuracy, count and confusion matrix} of a digit classifier read with
+    DIGIT_SHIFTS, the same read once), each view read once: the first shift is none."""
+    assert DIGIT_SHIFTS[0] == (0, 0)
+    views, one_view = {}, {}
     for name, (digits, labels) in tests.items():
-        pred = classify(model, digits, shifts)
-        results[name] = {"count": int(len(labels)), "accuracy": float(np.mean(pred == labels)),
-                         "confusion": metrics.confusion(pred[:, None], labels[:, None],
-                                                        10).tolist()}
-    return results
+        per_view = digit_probabilities(model, digits)
+        for results, used in ((views, per_view), (one_view, per_view[:1])):
+            pred = mean_of_views(used)[0].argmax(1)
+            results[name] = {"count": int(len(labels)),
+                             "accuracy": float(np.mean(pred == labels)),
+                             "confusion": metrics.confusion(pred[:, None], labels[:, None],
+                                                            10).tolist()}
+    return views, one_view
 
 
 def digit_lines(results: dict[str, dict[str, Any]], how: str = "") -> list[str]:
