@@ -85,7 +85,7 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
             failed = True
             continue
         if meta["kind"] == "digit":
-            from reader.locate import squash
+            from reader.photo_crops import squash
             x = to_input(squash(photo, (0, 0, photo.shape[1], photo.shape[0]), 32)[None])
             p = softmax(model.forward(x)[0].astype(np.float64))
             results.append({"path": path, "number": meta["alphabet"][int(p.argmax())],

@@ -45,7 +45,8 @@ from data.strips import BLANK
 from nn.serialize import atomic_savez
 from reader.cli import OneLineParser, fail, positive_float, whole_number
 from reader.evaluate import load_reader
-from reader.locate import find_number, pad_photo
+from reader.locate import find_number
+from reader.photo_crops import pad_photo
 from reader.svhn_data import PROTOCOLS, whole_training_pngs
 from reader.svhn_models import NUMBER_INPUT, box_iou
 

@@ -50,15 +50,14 @@ from PIL import Image
 
 import nn
 from data.strips import BLANK
-from data.svhn import CROP_SIZE, crop_window
 from reader.choose import Candidate, choose
 from reader.decode import to_text
+from reader.photo_crops import pad_photo, sane, squash, to_photo, training_view
 from reader.svhn_job import read_numbers
 from reader.svhn_models import NUMBER_INPUT, box_iou
 
 ZOOM_STEPS = 3
 GRIDS = (1, 2, 3, 5)           # start windows: the whole photo, 2 x 2, 3 x 3 and 5 x 5 tiles
-PAD = 0.15                     # margin added around the photo (tight crops need one)
 
 
 @dataclass
@@ -84,56 +83,6 @@ def start_windows(width: int, height: int, grids: tuple[int, ...] = GRIDS
                 left, top = j * w / 2, i * h / 2
                 windows.append((round(left), round(top), round(left + w), round(top + h)))
     return windows
-
-
-def squash(photo: np.ndarray, window: tuple[int, int, int, int], size: int) -> np.ndarray:
-    """The window (left, top, right, bottom) of a photo (H, W, 3), resized to size x size."""
-    left, top, right, bottom = window
-    piece = Image.fromarray(photo[top:bottom, left:right])
-    return np.asarray(piece.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0))
-
-
-def training_view(photo: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """Crop around a union box (left, top, right, bottom) as training crops were made.
-
-    Returns (the 54 x 54 input, the window (left, top, right, bottom) it shows).
-    The 64 x 64 crop's centre 54 x 54 is the part of the grown window that
-    lies 5/64 inside each edge.
-    """
-    H, W = photo.shape[:2]
-    left, top, right, bottom = crop_window((box[0], box[1], box[2] - box[0], box[3] - box[1]),
-                                           W, H)
-    crop = squash(photo, (left, top, right, bottom), CROP_SIZE)
-    m = (CROP_SIZE - NUMBER_INPUT) // 2
-    sx, sy = (right - left) / CROP_SIZE, (bottom - top) / CROP_SIZE
-    shown = (left + m * sx, top + m * sy, right - m * sx, bottom - m * sy)
-    return crop[m:m + NUMBER_INPUT, m:m + NUMBER_INPUT], shown
-
-
-def to_photo(box: np.ndarray, window: tuple) -> np.ndarray:
-    """A box as fractions of a window (left, top, right, bottom) -> photo pixels."""
-    left, top, right, bottom = window
-    w, h = right - left, bottom - top
-    return np.array([left + box[0] * w, top + box[1] * h, left + box[2] * w, top + box[3] * h])
-
-
-def sane(box: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Clip a box to the photo and give it at least 4 px each way."""
-    left, top = np.clip(box[0], 0, width - 4), np.clip(box[1], 0, height - 4)
-    right, bottom = np.clip(box[2], left + 4, width), np.clip(box[3], top + 4, height)
-    return np.array([left, top, right, bottom])
-
-
-def pad_photo(photo: np.ndarray, fraction: float = PAD) -> tuple[np.ndarray, int, int]:
-    """The photo with ``fraction`` of its width / height added on each side, in the
-    median colour of its border; returns (padded, x offset, y offset)."""
-    H, W = photo.shape[:2]
-    px, py = round(fraction * W), round(fraction * H)
-    border = np.concatenate([photo[0], photo[-1], photo[:, 0], photo[:, -1]])
-    padded = np.empty((H + 2 * py, W + 2 * px, 3), np.uint8)
-    padded[:] = np.median(border, axis=0).astype(np.uint8)
-    padded[py:py + H, px:px + W] = photo
-    return padded, px, py
 
 
 def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789",
