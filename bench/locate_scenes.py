@@ -43,6 +43,8 @@ def main() -> int:
     p.add_argument("--data-dir")
     p.add_argument("--json", type=Path,
                    default=ROOT / "docs" / "measurements" / "locate-scenes.json")
+    p.add_argument("--no-second-look", dest="second_look", action="store_false",
+                   help="stop at the chosen reading (the search before 2026-11-24's second look)")
     args = p.parse_args()
     model, meta = load_reader(args.model)
     rng = np.random.default_rng(args.seed)
@@ -51,12 +53,14 @@ def main() -> int:
     union = scenes.union_boxes()                                   # (N, 4) left, top, w, h
     truth = np.concatenate([union[:, :2], union[:, :2] + union[:, 2:]], axis=1)
     texts = [to_text(labels, meta["alphabet"], BLANK) for labels in scenes.labels]
-    measures = measure_search(model, scenes.images, truth, texts, meta["alphabet"])
+    measures = measure_search(model, scenes.images, truth, texts, meta["alphabet"],
+                              args.second_look)
     width = union[:, 2] / args.size
     results = summary_by_width(measures, width)
     for name, r in results.items():
         print(summary_line(name, r))
-    save_measurement(args.json, {"model": str(args.model), "seed": args.seed, "size": args.size,
+    save_measurement(args.json, {"model": str(args.model), "second_look": args.second_look,
+                                 "seed": args.seed, "size": args.size,
                                  "seconds_per_scene": float(measures["seconds"].mean()),
                                  "results": results})
     return 0

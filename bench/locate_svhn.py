@@ -38,6 +38,8 @@ def main() -> int:
     p.add_argument("--split", default="test_holdout", choices=["test_holdout", "test_pool"])
     p.add_argument("--data-dir")
     p.add_argument("--json", type=Path, default=ROOT / "docs" / "measurements" / "locate-svhn.json")
+    p.add_argument("--no-second-look", dest="second_look", action="store_false",
+                   help="stop at the chosen reading (the search before 2026-11-24's second look)")
     args = p.parse_args()
     model, meta = load_reader(args.model)
     try:
@@ -60,12 +62,13 @@ def main() -> int:
     except DataError as err:
         sys.exit(f"locate_svhn.py: {err}")
     truth = np.array(truth, np.float64)
-    measures = measure_search(model, photos, truth, texts, meta["alphabet"])
+    measures = measure_search(model, photos, truth, texts, meta["alphabet"], args.second_look)
     width = (truth[:, 2] - truth[:, 0]) / np.array([photo.shape[1] for photo in photos])
     results = summary_by_width(measures, width)
     for name, r in results.items():
         print(summary_line(name, r))
-    save_measurement(args.json, {"model": str(args.model), "split": args.split,
+    save_measurement(args.json, {"model": str(args.model), "second_look": args.second_look,
+                                 "split": args.split,
                                  "seconds_per_image": float(measures["seconds"].mean()),
                                  "results": results})
     return 0

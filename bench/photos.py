@@ -32,6 +32,8 @@ def main() -> int:
     p.add_argument("--data-dir")
     p.add_argument("--out", type=Path, default=ROOT / "runs" / "photos")
     p.add_argument("--json", type=Path, default=ROOT / "docs" / "measurements" / "photos.json")
+    p.add_argument("--no-second-look", dest="second_look", action="store_false",
+                   help="stop at the chosen reading (the search before 2026-11-24's second look)")
     args = p.parse_args()
     folder = resolve_data_dir(args.data_dir) / "photos"
     model, meta = load_reader(args.model)
@@ -42,7 +44,7 @@ def main() -> int:
     for row in labels:
         photo = open_rgb(folder / row["filename"])
         t = time.perf_counter()
-        found = find_number(model, photo, meta["alphabet"])
+        found = find_number(model, photo, meta["alphabet"], second_look=args.second_look)
         seconds = time.perf_counter() - t
         draw_found(photo, found, args.out / f"{Path(row['filename']).stem}.boxes.png")
         rows.append({"photo": row["filename"], "size": [photo.shape[1], photo.shape[0]],
@@ -53,7 +55,8 @@ def main() -> int:
         print(f"{row['filename']}\t{row['number']}\t{found.number}\t{found.confidence:.3f}"
               f"\t{'ok' if rows[-1]['exact'] else 'WRONG'}")
     exact = sum(r["exact"] for r in rows)
-    save_measurement(args.json, {"model": str(args.model), "read_exactly": exact,
+    save_measurement(args.json, {"model": str(args.model), "second_look": args.second_look,
+                                 "read_exactly": exact,
                                  "photos": len(rows),
                                  "seconds": round(time.perf_counter() - start, 2),
                                  "readings": rows})

@@ -41,6 +41,7 @@ class Candidate:
     step: int = 0                               # 0: the start window itself, k: k-th zoom
     view: np.ndarray | None = None              # (54, 54, 3) what the reader saw, if kept
     window: tuple = ()                          # the part of the padded photo it showed
+    digits: np.ndarray | None = None            # (5, 4) each digit's box, like ``box``
 
 
 def choose(candidates: list[Candidate], sure: float = SURE) -> Candidate:

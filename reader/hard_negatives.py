@@ -74,7 +74,8 @@ def mine_image(model: nn.Model, image: np.ndarray, digit_boxes: np.ndarray, numb
     ``empty`` views touch no digit box; ``partial`` views cut the number (some
     digit less than half inside) and read something other than ``number``.
     """
-    found = find_number(model, image, keep_views=True)
+    # the start windows and their zooms, as when the shipped hard negatives were mined
+    found = find_number(model, image, keep_views=True, second_look=False)
     _, px, py = pad_photo(image)
     offset = np.array([px, py, px, py], np.float64)
     kept: dict[str, list[np.ndarray]] = {"empty": [], "partial": []}

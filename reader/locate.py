@@ -37,9 +37,17 @@ of the digits. Reading a photo is a coarse-to-fine search built on that:
    read by a few windows; the number itself by many. (Chosen on the pool
    test images' whole PNGs and on synthetic scenes, see docs/svhn.md; the
    held-out images measure it.)
+4. **A second look** (``second_look``), because the answer may still be a
+   part: a small number in a scene is seen whole by few windows, and "10"
+   of "1110" is read surely. The chosen box is widened to the left, the
+   right and both ways and read again, with zoom steps (``extend``); a
+   longer number that holds the chosen one, whose added digits the reader
+   places beside the chosen box, and that out-votes the chosen number among
+   these readings, replaces it.
 
 The search costs one batch of model calls per zoom step (all start windows at
-once), so a photo takes about a second on one core.
+once), and looking beside a few small batches more, so a photo takes about a
+second on one core.
 """
 
 import time
@@ -58,6 +66,10 @@ from reader.svhn_models import NUMBER_INPUT, box_iou
 
 ZOOM_STEPS = 3
 GRIDS = (1, 2, 3, 5)           # start windows: the whole photo, 2 x 2, 3 x 3 and 5 x 5 tiles
+WIDEN = np.array([0.7, 1.4])   # look beside the chosen box this many box heights away
+EXTEND_SURE = 0.5              # a longer reading beside it this sure replaces the chosen one
+EXTEND_ROUNDS = 2
+BESIDE = 0.5                   # ... if no added digit's box lies more than this share in the chosen
 
 
 @dataclass
@@ -85,39 +97,132 @@ def start_windows(width: int, height: int, grids: tuple[int, ...] = GRIDS
     return windows
 
 
+def zoom(model: nn.Model, padded: np.ndarray, inputs: np.ndarray, shown: list[tuple],
+         steps: int, alphabet: str, first: int = 0, keep_views: bool = False
+         ) -> list[Candidate]:
+    """Read 54 x 54 views (N, 54, 54, 3) of the padded photo, then zoom: crop each
+    view's union box as training crops were made and read again, ``steps`` times
+    or until no box moves (IoU > 0.9). Returns the readings of every step; the
+    k-th view's are numbered ``first + k``. ``shown`` holds the window of the
+    padded photo (left, top, right, bottom) each view shows.
+    """
+    PH, PW = padded.shape[:2]
+    current, candidates = None, []
+    for step in range(steps + 1):
+        readings, boxes, presence = read_numbers(model, inputs)
+        # P(this reading) = P(a number is here) P(L) Π P(s_i)
+        confidence = presence * readings.confidence
+        found = np.array([sane(to_photo(b[:4], w), PW, PH)
+                          for b, w in zip(boxes, shown, strict=True)])
+        digits = [np.array([to_photo(d, w) for d in b[4:].reshape(-1, 4)])
+                  for b, w in zip(boxes, shown, strict=True)]                   # (5, 4) each
+        candidates += [Candidate(first + k, to_text(readings.labels[k], alphabet, BLANK),
+                                 float(confidence[k]), found[k], readings.labels[k], step,
+                                 inputs[k] if keep_views else None, tuple(shown[k]), digits[k])
+                       for k in range(len(inputs))]
+        if step == steps or (current is not None and np.all(box_iou(found, current) > 0.9)):
+            break
+        current = found
+        views = [training_view(padded, box) for box in current]
+        inputs = np.stack([v for v, _ in views])
+        shown = [window for _, window in views]
+    return candidates
+
+
+def widened(box: np.ndarray, width: int, height: int) -> list[np.ndarray]:
+    """The box (left, top, right, bottom) grown sideways by ``WIDEN`` times its
+    height: to the left, to the right and both ways, each clipped to the photo."""
+    left, top, right, bottom = box
+    grown = []
+    for g in WIDEN * (bottom - top):
+        grown += [(left - g, top, right, bottom), (left, top, right + g, bottom),
+                  (left - g, top, right + g, bottom)]
+    return [sane(np.array(b), width, height) for b in grown]
+
+
+def extend(model: nn.Model, padded: np.ndarray, best: Candidate, alphabet: str,
+           rounds: int = EXTEND_ROUNDS) -> tuple[Candidate, list[Candidate]]:
+    """Look beside the chosen reading for digits it left out.
+
+    The reader learned to ignore characters at the edges of its crops (SVHN's
+    crops have neighbours there), so a crop around "10" of "1110" reads "10",
+    and surely. Here the chosen box is widened to each side (``widened``), each
+    widened box is cropped as training crops were made and read, with zoom
+    steps. The readings that hold the chosen number inside a longer one
+    (``extends``) vote, as in reader.choose, against those that read the
+    chosen number again; a longer number that wins replaces it, and the search
+    looks beside that, up to ``rounds`` times. Returns (the reading, every
+    reading made).
+    """
+    PH, PW = padded.shape[:2]
+    tried = []
+    for r in range(rounds):
+        views = [training_view(padded, box) for box in widened(best.box, PW, PH)]
+        found = zoom(model, padded, np.stack([v for v, _ in views]), [w for _, w in views],
+                     ZOOM_STEPS, alphabet, first=-(r + 1) * len(views))
+        tried += found
+        # the readings of more digits vote against those that read the chosen number again
+        same = [c for c in found if c.text == best.text and c.confidence >= EXTEND_SURE]
+        longer = [c for c in found if extends(c, best)]
+        support = {c.text: sum(np.sqrt(d.confidence) for d in same + longer if d.text == c.text)
+                   for c in same + longer}
+        winner = max(longer, key=lambda c: (support[c.text], c.confidence), default=None)
+        if winner is None or support[winner.text] <= support.get(best.text, 0.0):
+            break
+        best = winner
+    return best, tried
+
+
+def extends(wider: Candidate, chosen: Candidate) -> bool:
+    """Whether a reading beside the chosen one reads it with more digits next to it:
+    a longer number holding the chosen one, at least ``EXTEND_SURE``, whose box
+    covers the chosen box, and whose added digits the reader places beside the
+    chosen box, not in it (a wider view sometimes reads one digit of the chosen
+    number twice: "949" as "9499")."""
+    n, m = len(wider.text), len(chosen.text)
+    if not (n > m and wider.confidence >= EXTEND_SURE and covers(wider.box, chosen.box)):
+        return False
+    left, right = chosen.box[0], chosen.box[2]
+    for start in range(n - m + 1):
+        if wider.text[start:start + m] != chosen.text:
+            continue
+        added = [k for k in range(n) if not start <= k < start + m]
+        overlap = [np.clip(min(right, wider.digits[k, 2]) - max(left, wider.digits[k, 0]), 0, None)
+                   / max(wider.digits[k, 2] - wider.digits[k, 0], 1e-9) for k in added]
+        if max(overlap) <= BESIDE:
+            return True
+    return False
+
+
+def covers(outer: np.ndarray, inner: np.ndarray, share: float = 0.7) -> bool:
+    """Whether ``share`` of the inner box (left, top, right, bottom) lies in the outer one."""
+    iw = min(outer[2], inner[2]) - max(outer[0], inner[0])
+    ih = min(outer[3], inner[3]) - max(outer[1], inner[1])
+    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
+    return iw > 0 and ih > 0 and iw * ih >= share * area
+
+
 def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789",
                 zoom_steps: int = ZOOM_STEPS, grids: tuple[int, ...] = GRIDS,
-                keep_views: bool = False) -> Found:
+                keep_views: bool = False, second_look: bool = True) -> Found:
     """Search a photo (H, W, 3) uint8 for its house number and read it.
 
     Every reading the search made is in ``Found.tried``, with the window of
     the padded photo (``pad_photo``) it showed and, with ``keep_views``, the
     54 x 54 input itself (reader.hard_negatives learns from those).
+    ``second_look=False`` stops at the vote's choice (steps 0-3 above).
     """
     H, W = photo.shape[:2]
     padded, px, py = pad_photo(photo)
     PH, PW = padded.shape[:2]
     windows = start_windows(PW, PH, grids)
     inputs = np.stack([squash(padded, w, NUMBER_INPUT) for w in windows])
-    shown, current = list(windows), None
-    candidates: list[Candidate] = []
-    for step in range(zoom_steps + 1):
-        readings, boxes, presence = read_numbers(model, inputs)
-        # P(this reading) = P(a number is here) P(L) Π P(s_i)
-        confidence = presence * readings.confidence
-        found = np.array([sane(to_photo(b[:4], w), PW, PH)
-                          for b, w in zip(boxes, shown, strict=True)])
-        candidates += [Candidate(k, to_text(readings.labels[k], alphabet, BLANK),
-                                 float(confidence[k]), found[k], readings.labels[k], step,
-                                 inputs[k] if keep_views else None, tuple(shown[k]))
-                       for k in range(len(windows))]
-        if step == zoom_steps or (current is not None and np.all(box_iou(found, current) > 0.9)):
-            break
-        current = found
-        views = [training_view(padded, box) for box in current]
-        inputs = np.stack([v for v, _ in views])
-        shown = [window for _, window in views]
+    candidates = zoom(model, padded, inputs, list(windows), zoom_steps, alphabet,
+                      keep_views=keep_views)
     best = choose(candidates)
+    if second_look:                 # step 4: look beside it
+        best, beside = extend(model, padded, best, alphabet)
+        candidates += beside
     box = sane(best.box - np.array([px, py, px, py]), W, H)
     return Found(best.text, best.confidence, tuple(float(v) for v in box), best.labels,
                  tuple(candidates))
@@ -145,7 +250,8 @@ def draw_found(photo: np.ndarray, found: Found, path) -> None:
 
 
 def measure_search(model: nn.Model, photos, truth: np.ndarray, texts: list[str],
-                   alphabet: str = "0123456789") -> dict[str, np.ndarray]:
+                   alphabet: str = "0123456789", second_look: bool = True
+                   ) -> dict[str, np.ndarray]:
     """Run the search on photos (each (H, W, 3) uint8) whose numbers are known.
 
     ``truth`` (N, 4) holds the true union boxes (left, top, right, bottom) in
@@ -158,7 +264,7 @@ def measure_search(model: nn.Model, photos, truth: np.ndarray, texts: list[str],
     boxes, exact, among, seconds = [], [], [], []
     for photo, text in zip(photos, texts, strict=True):
         start = time.perf_counter()
-        found = find_number(model, photo, alphabet)
+        found = find_number(model, photo, alphabet, second_look=second_look)
         seconds.append(time.perf_counter() - start)
         boxes.append(found.box)
         exact.append(found.number == text)
