@@ -37,13 +37,18 @@ of the digits. Reading a photo is a coarse-to-fine search built on that:
    read by a few windows; the number itself by many. (Chosen on the pool
    test images' whole PNGs and on synthetic scenes, see docs/svhn.md; the
    held-out images measure it.)
-4. **A second look** (``second_look``), because the answer may still be a
-   part: a small number in a scene is seen whole by few windows, and "10"
-   of "1110" is read surely. The chosen box is widened to the left, the
-   right and both ways and read again, with zoom steps (``extend``); a
-   longer number that holds the chosen one, whose added digits the reader
-   places beside the chosen box, and that out-votes the chosen number among
-   these readings, replaces it.
+4. **A second look** (``second_look``), because the answer may still be
+   wrong in two ways the vote cannot see.
+   *A column* (``reader.stacked``): a reading of two digits or more in a box
+   too tall to hold them abreast is a misread column of digits; the column
+   is cut into rows, laid side by side and read, and a surer reading of it
+   replaces the chosen one.
+   *Beside it* (``extend``): the answer may be a part, since a small number
+   in a scene is seen whole by few windows and "10" of "1110" is read
+   surely. The chosen box is widened to the left, the right and both ways
+   and read again, with zoom steps; a longer number that holds the chosen
+   one, whose added digits the reader places beside the chosen box, and
+   that out-votes the chosen number among these readings, replaces it.
 
 The search costs one batch of model calls per zoom step (all start windows at
 once), and looking beside a few small batches more, so a photo takes about a
@@ -61,6 +66,7 @@ from data.strips import BLANK
 from reader.choose import Candidate, choose
 from reader.decode import to_text
 from reader.photo_crops import pad_photo, sane, squash, to_photo, training_view
+from reader.stacked import looks_stacked, read_stacked
 from reader.svhn_job import read_numbers
 from reader.svhn_models import NUMBER_INPUT, box_iou
 
@@ -220,9 +226,13 @@ def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789"
     candidates = zoom(model, padded, inputs, list(windows), zoom_steps, alphabet,
                       keep_views=keep_views)
     best = choose(candidates)
-    if second_look:                 # step 4: look beside it
-        best, beside = extend(model, padded, best, alphabet)
-        candidates += beside
+    if second_look:                 # step 4: read it as a column, or look beside it
+        column = read_stacked(model, padded, best, alphabet) if looks_stacked(best) else None
+        if column is not None and column.confidence > best.confidence:
+            best = column
+        else:
+            best, beside = extend(model, padded, best, alphabet)
+            candidates += beside
     box = sane(best.box - np.array([px, py, px, py]), W, H)
     return Found(best.text, best.confidence, tuple(float(v) for v in box), best.labels,
                  tuple(candidates))

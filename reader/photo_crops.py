@@ -2,8 +2,9 @@
 
 The reader was trained on 54 x 54 inputs cut from 64 x 64 crops made around
 a number's union box (data.svhn.crop_window). The photo search
-(reader.locate) makes its inputs here, and moves the boxes the reader
-predicts back into photo pixels.
+(reader.locate) and the reading of columns of digits (reader.stacked) make
+their inputs here, and move the boxes the reader predicts back into photo
+pixels.
 """
 
 import numpy as np

@@ -1,9 +1,12 @@
-"""The photo search's second look: beside its answer (reader.locate.extend)."""
+"""The photo search's last steps: looking beside its answer (reader.locate.extend) and
+reading columns of digits (reader.stacked)."""
 
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from matplotlib import font_manager
 from PIL import Image, ImageDraw, ImageFont
 
@@ -11,6 +14,7 @@ from reader.choose import Candidate
 from reader.evaluate import load_reader
 from reader.locate import covers, extend, extends, widened
 from reader.photo_crops import pad_photo
+from reader.stacked import columns, looks_stacked, read_stacked, restack
 
 SHIPPED = Path(__file__).resolve().parent.parent / "models" / "svhn-numbers.npz"
 NO_LABELS = np.zeros(5, np.int64)
@@ -78,3 +82,41 @@ def test_extend_finds_the_digits_left_out_of_a_rendered_number(shipped):
     assert found.text == "4827" and tried
     whole = reading("4827", [left + px, top + py, right + px, bottom + py], confidence=0.99)
     assert extend(shipped, padded, whole, "0123456789")[0].text == "4827"   # nothing to add
+
+
+@given(rows=st.integers(1, 5), height=st.integers(1, 6), width=st.integers(1, 5),
+       extra=st.integers(0, 4), seed=st.integers(0, 2**16))
+def test_restack_lays_the_rows_left_to_right(rows, height, width, extra, seed):
+    extra %= rows                               # rows left over at the bottom are dropped
+    column = np.random.default_rng(seed).integers(0, 256, (rows * height + extra, width, 3),
+                                                  dtype=np.uint8)
+    flat = restack(column, rows)
+    assert flat.shape == (height, rows * width, 3)
+    for i in range(rows):
+        assert np.array_equal(flat[:, i * width:(i + 1) * width],
+                              column[i * height:(i + 1) * height])
+
+
+def test_columns_reach_up_and_down_and_stay_in_the_photo():
+    box = np.array([50.0, 40.0, 70.0, 80.0])
+    cols = columns(box, 100, 120)
+    assert (50, 40, 70, 80) in cols                          # the box itself
+    assert all(0 <= l < r <= 100 and 0 <= t < b <= 120 for l, t, r, b in cols)
+    assert min(t for _, t, _, _ in cols) == 0 and max(b for _, _, _, b in cols) == 120
+
+
+def test_only_several_digits_in_a_tall_box_look_stacked():
+    assert looks_stacked(reading("18", [0, 0, 20, 60]))
+    assert not looks_stacked(reading("1", [0, 0, 20, 60]))     # one tall digit fits
+    assert not looks_stacked(reading("18", [0, 0, 40, 60]))    # two digits abreast fit
+
+
+def test_a_rendered_column_is_read_from_a_box_around_part_of_it(shipped):
+    image = Image.new("RGB", (300, 400), (120, 110, 100))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((120, 60, 180, 320), fill=(235, 235, 230))
+    for i, digit in enumerate("1004"):
+        draw.text((136, 70 + 60 * i), digit, font=font(44), fill=(20, 20, 20))
+    misread = reading("18", [120, 60, 180, 260])             # the top three digits
+    column = read_stacked(shipped, np.asarray(image), misread, "0123456789")
+    assert column is not None and column.text == "1004" and column.confidence > 0.9
