@@ -51,8 +51,8 @@ of the digits. Reading a photo is a coarse-to-fine search built on that:
    that out-votes the chosen number among these readings, replaces it.
 
 The search costs one batch of model calls per zoom step (all start windows at
-once), and looking beside a few small batches more, so a photo takes about a
-second on one core.
+once), and the second look a few small batches more (one of up to 300 views
+for a column), so a photo takes about a second with two threads.
 """
 
 import time
@@ -72,10 +72,10 @@ from reader.svhn_models import NUMBER_INPUT, box_iou
 
 ZOOM_STEPS = 3
 GRIDS = (1, 2, 3, 5)           # start windows: the whole photo, 2 x 2, 3 x 3 and 5 x 5 tiles
-WIDEN = np.array([0.7, 1.4])   # look beside the chosen box this many box heights away
-EXTEND_SURE = 0.5              # a longer reading beside it this sure replaces the chosen one
-EXTEND_ROUNDS = 2
-BESIDE = 0.5                   # ... if no added digit's box lies more than this share in the chosen
+WIDEN = np.array([0.7, 1.4])   # widen the chosen box sideways by these multiples of its height
+EXTEND_SURE = 0.5              # readings beside it take part in its vote only this sure
+EXTEND_ROUNDS = 2              # look beside at most this many times
+BESIDE = 0.5                   # an added digit's box may lie this share inside the chosen box
 
 
 @dataclass
