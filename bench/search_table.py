@@ -1,0 +1,51 @@
+"""Render photo-search measurements as the tables docs/results.md quotes.
+
+    python bench/search_table.py docs/measurements/locate-svhn.json
+    python bench/search_table.py --compare docs/measurements/locate-scenes-seed777-*.json
+
+Each file is what bench/locate_svhn.py or bench/locate_scenes.py wrote with
+``--json``. Without ``--compare``: one markdown row per group of one file (all
+images, then by the number's width). With it: one row per file, its label
+``LABEL=FILE`` or the file's name, the figures over all images. Shares are
+printed as measured (one decimal of a percentage, three of an IoU); nothing
+is typed by hand.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+HEADER = ("| {first} | images | mean IoU of the found box | found (IoU > 0.5) | read exactly "
+          "| read from the true box | among the search's readings |\n"
+          "|---|---:|---:|---:|---:|---:|---:|")
+GROUPS = {"all": "all", "width < 25 %": "< 25 %", "width 25-50 %": "25–50 %",
+          "width >= 50 %": "≥ 50 %"}
+
+
+def row(name: str, r: dict) -> str:
+    shares = [r["found_iou_over_0.5"], r["read_exactly"], r["read_from_true_box"],
+              r["among_search_readings"]]
+    return (f"| {name} | {r['count']} | {r['mean_iou']:.3f} | "
+            + " | ".join(f"{100 * v:.1f} %" for v in shares) + " |")
+
+
+def by_width(path: Path) -> str:
+    results = json.loads(path.read_text())["results"]
+    return "\n".join([HEADER.format(first="number width / image width")]
+                     + [row(GROUPS[k], r) for k, r in results.items()])
+
+
+def compare(args: list[str]) -> str:
+    lines = [HEADER.format(first="search")]
+    for arg in args:
+        label, _, file = arg.rpartition("=")
+        path = Path(file)
+        lines.append(row(label or path.stem, json.loads(path.read_text())["results"]["all"]))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--compare"]:
+        print(compare(sys.argv[2:]))
+    else:
+        print("\n\n".join(by_width(Path(a)) for a in sys.argv[1:]))
