@@ -11,9 +11,9 @@ number of rows it was cut into: a column cut into the wrong number of rows
 shows halves of digits, or one digit twice.
 
 The search (reader.locate) asks only when it read two digits or more in a
-box at least ``TALL`` times as high as wide. Digits side by side do not fit
-in such a box, so that reading is a misreading already, and the column's
-reading replaces it when it is surer. A single digit does fit, and is left
+box at least ``TALL`` times as high as wide. Digits side by side seldom fit
+in such a box, so that reading is suspect, and the column's reading
+replaces it when it is surer. A single digit does fit, and is left
 alone: cut into rows, one tall digit gives readings that agree with their
 cut too easily (on development scenes a "1" became "11" and an "8" became
 "00", docs/svhn.md). So a clean column that the search reads as its last
@@ -30,7 +30,7 @@ from reader.decode import to_text
 from reader.photo_crops import pad_photo, training_view
 from reader.svhn_job import read_numbers
 
-TALL = 1.6                     # a box this many times as high as wide holds no two digits abreast
+TALL = 1.6                     # a box this many times as high as wide seldom holds two abreast
 ROWS = (2, 3, 4, 5)            # cut the column into this many rows
 REACH = (0.0, 0.25, 0.5, 0.75, 1.0)  # grow the column up and down by these shares of its height
 NARROW = (1.0, 0.8, 0.6)       # and keep these shares of its width (a box may hold a plate)
