@@ -48,7 +48,7 @@ from reader.evaluate import load_reader
 from reader.locate import find_number
 from reader.photo_crops import pad_photo
 from reader.svhn_data import PROTOCOLS, whole_training_pngs
-from reader.svhn_models import NUMBER_INPUT, box_iou
+from reader.svhn_models import NUMBER_INPUT, box_iou, share_inside
 
 PROG = "python -m reader.hard_negatives"
 SCENE_SEED = 5151               # training uses [seed, ...] with small seeds; benches use 4242
@@ -60,9 +60,7 @@ def inside(window: np.ndarray, digit_boxes: np.ndarray) -> np.ndarray:
     """The share of each digit box (left, top, width, height) that lies inside a window
     (left, top, right, bottom): (L,) from 0 to 1."""
     b = np.asarray(digit_boxes, np.float64).reshape(-1, 4)
-    w = np.clip(np.minimum(window[2], b[:, 0] + b[:, 2]) - np.maximum(window[0], b[:, 0]), 0, None)
-    h = np.clip(np.minimum(window[3], b[:, 1] + b[:, 3]) - np.maximum(window[1], b[:, 1]), 0, None)
-    return w * h / np.maximum(b[:, 2] * b[:, 3], 1e-9)
+    return share_inside(np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1), window)
 
 
 def mine_image(model: nn.Model, image: np.ndarray, digit_boxes: np.ndarray, number: str,

@@ -68,7 +68,7 @@ from reader.decode import to_text
 from reader.photo_crops import pad_photo, sane, squash, to_photo, training_view
 from reader.stacked import looks_stacked, read_stacked
 from reader.svhn_job import read_numbers
-from reader.svhn_models import NUMBER_INPUT, box_iou
+from reader.svhn_models import NUMBER_INPUT, box_iou, share_inside
 
 ZOOM_STEPS = 3
 GRIDS = (1, 2, 3, 5)           # start windows: the whole photo, 2 x 2, 3 x 3 and 5 x 5 tiles
@@ -202,10 +202,7 @@ def extends(wider: Candidate, chosen: Candidate) -> bool:
 
 def covers(outer: np.ndarray, inner: np.ndarray, share: float = 0.7) -> bool:
     """Whether ``share`` of the inner box (left, top, right, bottom) lies in the outer one."""
-    iw = min(outer[2], inner[2]) - max(outer[0], inner[0])
-    ih = min(outer[3], inner[3]) - max(outer[1], inner[1])
-    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
-    return iw > 0 and ih > 0 and iw * ih >= share * area
+    return bool(share_inside(inner, outer) >= share)
 
 
 def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789",

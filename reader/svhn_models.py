@@ -146,6 +146,17 @@ def box_targets(boxes: np.ndarray, lengths: np.ndarray, size: int
     return targets.astype(np.float32), mask.astype(np.float32)
 
 
+def share_inside(boxes: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """The share of each box (..., 4) that lies inside a window (4,), both given as
+    (left, top, right, bottom): from 0 to 1."""
+    iw = np.clip(np.minimum(window[2], boxes[..., 2]) - np.maximum(window[0], boxes[..., 0]),
+                 0, None)
+    ih = np.clip(np.minimum(window[3], boxes[..., 3]) - np.maximum(window[1], boxes[..., 1]),
+                 0, None)
+    area = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+    return iw * ih / np.maximum(area, 1e-9)
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Intersection over union of boxes (..., 4) given as (left, top, right, bottom)."""
     iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
