@@ -147,7 +147,8 @@ def widened(box: np.ndarray, width: int, height: int) -> list[np.ndarray]:
 
 
 def extend(model: nn.Model, padded: np.ndarray, best: Candidate, alphabet: str,
-           rounds: int = EXTEND_ROUNDS) -> tuple[Candidate, list[Candidate]]:
+           rounds: int = EXTEND_ROUNDS, zoom_steps: int = ZOOM_STEPS
+           ) -> tuple[Candidate, list[Candidate]]:
     """Look beside the chosen reading for digits it left out.
 
     The reader learned to ignore characters at the edges of its crops (SVHN's
@@ -165,7 +166,7 @@ def extend(model: nn.Model, padded: np.ndarray, best: Candidate, alphabet: str,
     for r in range(rounds):
         views = [training_view(padded, box) for box in widened(best.box, PW, PH)]
         found = zoom(model, padded, np.stack([v for v, _ in views]), [w for _, w in views],
-                     ZOOM_STEPS, alphabet, first=-(r + 1) * len(views))
+                     zoom_steps, alphabet, first=-(r + 1) * len(views))
         tried += found
         # the readings of more digits vote against those that read the chosen number again
         same = [c for c in found if c.text == best.text and c.confidence >= EXTEND_SURE]
@@ -228,7 +229,7 @@ def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789"
         if column is not None and column.confidence > best.confidence:
             best = column
         else:
-            best, beside = extend(model, padded, best, alphabet)
+            best, beside = extend(model, padded, best, alphabet, zoom_steps=zoom_steps)
             candidates += beside
     box = sane(best.box - np.array([px, py, px, py]), W, H)
     return Found(best.text, best.confidence, tuple(float(v) for v in box), best.labels,
