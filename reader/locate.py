@@ -67,7 +67,7 @@ from reader.choose import Candidate, choose
 from reader.decode import to_text
 from reader.photo_crops import pad_photo, sane, squash, to_photo, training_view
 from reader.stacked import looks_stacked, read_stacked
-from reader.svhn_job import read_numbers
+from reader.svhn_job import read_numbers, read_views
 from reader.svhn_models import NUMBER_INPUT, box_iou, share_inside
 
 ZOOM_STEPS = 3
@@ -115,9 +115,7 @@ def zoom(model: nn.Model, padded: np.ndarray, inputs: np.ndarray, shown: list[tu
     PH, PW = padded.shape[:2]
     current, candidates = None, []
     for step in range(steps + 1):
-        readings, boxes, presence = read_numbers(model, inputs)
-        # P(this reading) = P(a number is here) P(L) Π P(s_i)
-        confidence = presence * readings.confidence
+        readings, boxes, confidence = read_views(model, inputs)
         found = np.array([sane(to_photo(b[:4], w), PW, PH)
                           for b, w in zip(boxes, shown, strict=True)])
         digits = [np.array([to_photo(d, w) for d in b[4:].reshape(-1, 4)])

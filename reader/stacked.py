@@ -28,7 +28,7 @@ from data.strips import BLANK
 from reader.choose import Candidate
 from reader.decode import to_text
 from reader.photo_crops import pad_photo, training_view
-from reader.svhn_job import read_numbers
+from reader.svhn_job import read_views
 
 TALL = 1.6                     # a box this many times as high as wide seldom holds two abreast
 ROWS = (2, 3, 4, 5)            # cut the column into this many rows
@@ -79,8 +79,7 @@ def read_stacked(model: nn.Model, photo: np.ndarray, chosen: Candidate, alphabet
             cuts.append((window, rows))
     if not views:
         return None
-    readings, _, presence = read_numbers(model, np.stack(views))
-    confidence = presence * readings.confidence                   # as reader.locate's
+    readings, _, confidence = read_views(model, np.stack(views))
     agree = [k for k, (_, rows) in enumerate(cuts)
              if np.count_nonzero(readings.labels[k] != BLANK) == rows
              and confidence[k] >= STACKED_SURE]

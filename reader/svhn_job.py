@@ -96,6 +96,13 @@ def read_numbers(model: nn.Model, images: np.ndarray, batch_size: int = 256
     return Readings(labels, confidence, length_p), boxes, presence
 
 
+def read_views(model: nn.Model, images: np.ndarray) -> tuple[Readings, np.ndarray, np.ndarray]:
+    """``read_numbers`` for views of a photo, where a view may hold no number: (Readings,
+    boxes, the confidence P(a number is here) P(L) Π P(s_i) of each reading (N,))."""
+    readings, boxes, presence = read_numbers(model, images)
+    return readings, boxes, presence * readings.confidence
+
+
 def window_outputs(model: nn.Model, numbers: NumberImages,
                    offsets: Sequence[tuple[int, int]] = WINDOW_OFFSETS
                    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
