@@ -1,4 +1,6 @@
-"""The two reference networks of the speed benchmark, built with nn and with PyTorch.
+"""The networks of the speed benchmark, built with nn and with PyTorch.
+
+The notebook's two reference networks:
 
 * ``mnist_tower``: the reference notebook's MNIST-strip model. A 28 x 140 strip
   is cut into five 28 x 28 tiles that all go through one shared tower, so a
@@ -9,6 +11,15 @@
 * ``svhn_cnn``: the notebook's SVHN model on (N, 3, 32, 32): four conv 4x4 same
   (16, 32, 64, 128 filters) each with ReLU and maxpool 2, flatten 512,
   dense 256, ReLU, dense 10.
+
+And the two readers this project ships, built as train.py builds them:
+
+* ``strip_reader``: the whole-strip reader of models/mnist-strips.npz
+  (reader.models.build_strip): convolutions with batch norm on (N, 1, 28, 140),
+  a dense layer of 1024, six heads.
+* ``number_reader``: the house-number reader of models/svhn-numbers.npz
+  (reader.svhn_models.build_number_reader): eight convolutions with batch norm
+  on (N, 3, 54, 54), a dense layer of 512, eight heads.
 """
 
 import numpy as np
@@ -37,10 +48,37 @@ def svhn_cnn(rng: int = 0) -> nn.Sequential:
     return nn.Sequential(layers)
 
 
-def torch_model(model: nn.Sequential):
-    """The same network in PyTorch, with the same initial weights."""
+def strip_reader(rng: int = 0) -> nn.MultiHead:
+    from reader.models import build_strip
+    return build_strip(seed=rng, second_conv=True, hidden=1024)
+
+
+def number_reader(rng: int = 0) -> nn.MultiHead:
+    from reader.svhn_models import build_number_reader
+    return build_number_reader(seed=rng, presence=True)
+
+
+def head_classes(model: nn.MultiHead) -> list[int]:
+    """The number of outputs of each head (its last dense layer)."""
+    return [head.layers[-1].out_features for head in model.heads]
+
+
+def torch_model(model: nn.Model):
+    """The same network in PyTorch, with the same initial weights. A MultiHead
+    becomes a module whose forward returns the list of its heads' outputs."""
     import torch
 
+    if isinstance(model, nn.MultiHead):
+        class MultiHead(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.trunk = torch_model(model.trunk)
+                self.heads = torch.nn.ModuleList(torch_model(h) for h in model.heads)
+
+            def forward(self, x):
+                h = self.trunk(x)
+                return [head(h) for head in self.heads]
+        return MultiHead()
     layers = []
     for layer in model.layers:
         if isinstance(layer, nn.Conv2D):
@@ -62,6 +100,13 @@ def torch_model(model: nn.Sequential):
             layers.append(torch.nn.Flatten())
         elif isinstance(layer, nn.Dropout):
             layers.append(torch.nn.Dropout(layer.p))
+        elif isinstance(layer, (nn.BatchNorm1D, nn.BatchNorm2D)):
+            twin = (torch.nn.BatchNorm2d if isinstance(layer, nn.BatchNorm2D)
+                    else torch.nn.BatchNorm1d)
+            norm = twin(layer.num_features, eps=layer.eps, momentum=layer.momentum)
+            norm.weight.data = torch.from_numpy(layer.params["gamma"].copy())
+            norm.bias.data = torch.from_numpy(layer.params["beta"].copy())
+            layers.append(norm)
         else:
             raise TypeError(f"no PyTorch twin for {layer!r}")
     return torch.nn.Sequential(*layers)

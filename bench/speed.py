@@ -2,11 +2,15 @@
 
     python bench/speed.py                      # both models, writes bench/out/speed.json
     python bench/speed.py --quick              # fewer rounds, for a quick look
+    python bench/speed.py --models strip-reader number-reader    # only these
 
 For every (model, batch size) the two libraries run alternately in the same
 process — nn, PyTorch, nn, PyTorch, … — each round timing a fixed number of
 training steps (forward, softmax cross-entropy, backward, SGD with momentum)
-and of inference passes, with the same number of threads. Alternating spreads
+and of inference passes, with the same number of threads. The shipped readers
+have several heads; every head gets a cross-entropy against random labels and
+the losses are summed (the house-number reader's box head learns with a
+squared error in train.py, which costs the same: one dense layer's gradient). Alternating spreads
 any background noise over both sides; the figure reported is the median round.
 The ratio is nn's images/s divided by PyTorch's: above 1.0 nn is faster.
 
@@ -35,25 +39,42 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 import nn  # noqa: E402
-from bench.models import mnist_tower, svhn_cnn, torch_model  # noqa: E402
+from bench.models import (  # noqa: E402
+    head_classes,
+    mnist_tower,
+    number_reader,
+    strip_reader,
+    svhn_cnn,
+    torch_model,
+)
 
 # (name, builder, images per example, input shape of one example, classes, batch sizes)
 # An MNIST strip is five 28 x 28 tiles through one shared tower: a batch of B
-# strips is a batch of 5B tiles, and speed is counted in strips.
+# strips is a batch of 5B tiles, and speed is counted in strips. The readers'
+# classes are their heads' (bench.models.head_classes); their batch is train.py's.
 CONFIGS = [
     ("mnist-strips", mnist_tower, 5, (1, 28, 28), 11, [32]),
     ("svhn-digits", svhn_cnn, 1, (3, 32, 32), 10, [20, 128]),
+    ("strip-reader", strip_reader, 1, (1, 28, 140), None, [64]),
+    ("number-reader", number_reader, 1, (3, 54, 54), None, [64]),
 ]
 
 
-def nn_runner(model: nn.Sequential, x: np.ndarray, y: np.ndarray):
-    loss = nn.SoftmaxCrossEntropy()
+def nn_runner(model: nn.Model, x: np.ndarray, y: np.ndarray):
+    """(train_step, infer) closures; y is (N,), or (N, heads) for a MultiHead."""
+    multi = isinstance(model, nn.MultiHead)
+    losses = [nn.SoftmaxCrossEntropy() for _ in range(y.shape[1] if multi else 1)]
     opt = nn.SGD(model, lr=0.01, momentum=0.9)
 
     def train_step() -> None:
-        logits = model.forward(x, training=True)
-        loss.forward(logits, y)
-        model.backward(loss.backward(), input_grad=False)
+        out = model.forward(x, training=True)
+        if multi:
+            for k, (loss, logits) in enumerate(zip(losses, out, strict=True)):
+                loss.forward(logits, y[:, k])
+            model.backward([loss.backward() for loss in losses], input_grad=False)
+        else:
+            losses[0].forward(out, y)
+            model.backward(losses[0].backward(), input_grad=False)
         opt.step()
 
     def infer() -> None:
@@ -72,7 +93,11 @@ def torch_runner(model, x: np.ndarray, y: np.ndarray):
     def train_step() -> None:
         model.train()
         opt.zero_grad(set_to_none=True)
-        loss(model(xt), yt).backward()
+        out = model(xt)
+        if isinstance(out, list):
+            sum(loss(logits, yt[:, k]) for k, logits in enumerate(out)).backward()
+        else:
+            loss(out, yt).backward()
         opt.step()
 
     def infer() -> None:
@@ -94,8 +119,11 @@ def bench_config(name, builder, per_example, shape, classes, batch, rounds, step
     rng = np.random.default_rng(0)
     n = batch * per_example
     x = rng.standard_normal((n, *shape)).astype(np.float32)
-    y = rng.integers(0, classes, n)
     ours = builder()
+    if classes is None:                                  # one column of labels per head
+        y = np.stack([rng.integers(0, c, n) for c in head_classes(ours)], axis=1)
+    else:
+        y = rng.integers(0, classes, n)
     theirs = torch_model(ours)
     nn_train, nn_infer = nn_runner(ours, x, y)
     torch_train, torch_infer = torch_runner(theirs, x, y)
@@ -175,6 +203,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 rounds of 3 steps")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "speed.json"))
     parser.add_argument("--no-cold-start", action="store_true")
+    parser.add_argument("--models", nargs="+", choices=[c[0] for c in CONFIGS],
+                        default=[c[0] for c in CONFIGS], help="which models (default: all)")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.steps = 3, 3
@@ -186,6 +216,8 @@ def main() -> None:
     report = {"command": " ".join(["python", *sys.argv]), "threads": args.threads,
               "rounds": args.rounds, "steps": args.steps, "machine": machine(), "results": []}
     for name, builder, per_example, shape, classes, batches in CONFIGS:
+        if name not in args.models:
+            continue
         for batch in batches:
             r = bench_config(name, builder, per_example, shape, classes, batch,
                              args.rounds, args.steps)
