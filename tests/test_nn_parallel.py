@@ -81,6 +81,26 @@ def test_elementwise_and_pooling_split_over_workers_equal_the_serial_result(
     np.testing.assert_array_equal(dx1, dx2)
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_split_over_channels_equals_the_serial_result(threads, monkeypatch, training):
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal((5, 7, 6, 4)) * 3 + 1).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    gamma = 0.5 + rng.random(7)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)        # split even this small job
+    results = []
+    for count in (1, 2):
+        threads(count)
+        layer = nn.BatchNorm2D(7)
+        layer.params["gamma"][...] = gamma
+        y = layer.forward(x, training=training)
+        dx = layer.backward(dy)
+        results.append((y, dx, layer.grads["gamma"].copy(), layer.grads["beta"].copy(),
+                        layer.buffers["running_mean"].copy(), layer.buffers["running_var"].copy()))
+    for serial, split in zip(*results, strict=True):
+        np.testing.assert_array_equal(serial, split)
+
+
 def test_matmul_split_over_rows_equals_numpy(threads, monkeypatch):
     threads(2)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_MATMUL", 0)
