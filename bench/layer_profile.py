@@ -1,10 +1,13 @@
 """Where a training step's time goes, layer by layer, against what the machine can do.
 
-    python bench/layer_profile.py            # both benchmark models, 2 threads
+    python bench/layer_profile.py            # every benchmark model, 2 threads
+    python bench/layer_profile.py --models strip-reader number-reader
 
-For each layer of the two benchmark models it prints the forward and backward
-time of one training step (median of several), and for convolutions and dense
-layers the GFLOP/s achieved (2 flops per multiply-add). The ceiling printed
+For each layer of the benchmark models (bench/models.py) it prints the forward
+and backward time of one training step (median of several), and for
+convolutions and dense layers the GFLOP/s achieved (2 flops per multiply-add).
+The shipped readers are profiled through their trunk, which holds all but a
+few dense layers of their work, with one dense head on top. The ceiling printed
 first is a large float32 matrix product through the same BLAS and threads
 (nn.parallel.matmul), the best a layer built on BLAS can hope for.
 """
@@ -20,7 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 import nn  # noqa: E402
-from bench.models import mnist_tower, svhn_cnn  # noqa: E402
+from bench.models import mnist_tower, number_reader, strip_reader, svhn_cnn  # noqa: E402
+
+MODELS = ("mnist-tower", "svhn-cnn", "strip-reader", "number-reader")
 
 
 def sgemm_ceiling(n: int = 2048, repeats: int = 5) -> float:
@@ -86,18 +91,32 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--svhn-batch", type=int, default=128)
+    parser.add_argument("--reader-batch", type=int, default=64, help="train.py's batch size")
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     args = parser.parse_args()
     nn.parallel.set_num_threads(args.threads)
     print(f"threads {args.threads}; sgemm ceiling (2048^3 through nn.parallel.matmul): "
           f"{sgemm_ceiling():.0f} GFLOP/s\n")
     rng = np.random.default_rng(0)
-    print("MNIST tower, 32 strips = 160 tiles of 1 x 28 x 28")
-    profile(mnist_tower(), rng.standard_normal((160, 1, 28, 28)).astype(np.float32),
-            rng.integers(0, 11, 160), args.repeats)
+    if "mnist-tower" in args.models:
+        print("MNIST tower, 32 strips = 160 tiles of 1 x 28 x 28")
+        profile(mnist_tower(), rng.standard_normal((160, 1, 28, 28)).astype(np.float32),
+                rng.integers(0, 11, 160), args.repeats)
     n = args.svhn_batch
-    print(f"SVHN CNN, batch {n} of 3 x 32 x 32")
-    profile(svhn_cnn(), rng.standard_normal((n, 3, 32, 32)).astype(np.float32),
-            rng.integers(0, 10, n), args.repeats)
+    if "svhn-cnn" in args.models:
+        print(f"SVHN CNN, batch {n} of 3 x 32 x 32")
+        profile(svhn_cnn(), rng.standard_normal((n, 3, 32, 32)).astype(np.float32),
+                rng.integers(0, 10, n), args.repeats)
+    n = args.reader_batch
+    for name, builder, shape in (("strip-reader", strip_reader, (1, 28, 140)),
+                                 ("number-reader", number_reader, (3, 54, 54))):
+        if name in args.models:
+            reader = builder()
+            head = reader.heads[1].layers[-1]                          # a digit head
+            print(f"{name} (trunk and one head), batch {n} of {' x '.join(map(str, shape))}")
+            profile(nn.Sequential(list(reader.trunk.layers) + [head]),
+                    rng.standard_normal((n, *shape)).astype(np.float32),
+                    rng.integers(0, head.out_features, n), args.repeats)
 
 
 if __name__ == "__main__":

@@ -288,6 +288,64 @@ def maxpool_backward(dy, argmax, k, s, dx):
                 dx[n, c, oh * s + where // k, ow * s + where % k] += dy[n, c, oh, ow]
 
 
+# The 2 x 2 window with stride 2, the only one the project's networks use, gets
+# kernels of its own: with the window's four reads written out, instead of
+# loops over i < k and j < k whose bounds are known only at run time, the
+# compiler vectorises along the row (forward 6.6 ms -> see docs/results.md for
+# the strip reader's first pooling). Same results, ties included: a later
+# input wins only if strictly larger, so the first maximum in row-major order
+# keeps the gradient.
+
+
+@njit(**_jit)
+def maxpool2x2_forward(x, y, argmax):
+    """maxpool_forward for k = s = 2: y = the largest of each 2 x 2 block."""
+    N, C = x.shape[0], x.shape[1]
+    Ho, Wo = y.shape[2], y.shape[3]
+    for n in range(N):
+        for c in range(C):
+            for oh in range(Ho):
+                top, bottom = x[n, c, 2 * oh], x[n, c, 2 * oh + 1]
+                out, where = y[n, c, oh], argmax[n, c, oh]
+                for ow in range(Wo):
+                    best, at = top[2 * ow], 0
+                    v = top[2 * ow + 1]
+                    if v > best:
+                        best, at = v, 1
+                    v = bottom[2 * ow]
+                    if v > best:
+                        best, at = v, 2
+                    v = bottom[2 * ow + 1]
+                    if v > best:
+                        best, at = v, 3
+                    out[ow] = best
+                    where[ow] = at
+
+
+@njit(**_jit)
+def maxpool2x2_backward(dy, argmax, dx):
+    """maxpool_backward for k = s = 2. The blocks do not overlap, so every pixel
+    of dx is written once: dy where it won its block, else 0 (a last odd row or
+    column, which no window covers, is 0)."""
+    N, C, H, W = dx.shape
+    Ho, Wo = dy.shape[2], dy.shape[3]
+    for n in range(N):
+        for c in range(C):
+            if 2 * Ho < H:
+                dx[n, c, H - 1, :] = 0
+            if 2 * Wo < W:
+                dx[n, c, :, W - 1] = 0
+            for oh in range(Ho):
+                top, bottom = dx[n, c, 2 * oh], dx[n, c, 2 * oh + 1]
+                grad, where = dy[n, c, oh], argmax[n, c, oh]
+                for ow in range(Wo):
+                    g, at = grad[ow], where[ow]
+                    top[2 * ow] = g if at == 0 else 0
+                    top[2 * ow + 1] = g if at == 1 else 0
+                    bottom[2 * ow] = g if at == 2 else 0
+                    bottom[2 * ow + 1] = g if at == 3 else 0
+
+
 # --------------------------------------------------------------------------- ReLU
 
 

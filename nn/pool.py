@@ -43,8 +43,12 @@ class MaxPool2D(Layer):
         Ho, Wo = (H - k) // s + 1, (W - k) // s + 1
         y = np.empty((N, C, Ho, Wo), x.dtype)
         argmax = self.workspace("argmax", (N, C, Ho, Wo), np.dtype(np.uint8))  # i·k + j < 225
-        parallel.over_batch(N, x.size, lambda a, b: kernels.maxpool_forward(
-            x[a:b], k, s, y[a:b], argmax[a:b]))
+        if k == s == 2:
+            parallel.over_batch(N, x.size, lambda a, b: kernels.maxpool2x2_forward(
+                x[a:b], y[a:b], argmax[a:b]))
+        else:
+            parallel.over_batch(N, x.size, lambda a, b: kernels.maxpool_forward(
+                x[a:b], k, s, y[a:b], argmax[a:b]))
         self._input_shape = x.shape
         return y
 
@@ -52,6 +56,10 @@ class MaxPool2D(Layer):
         dy = np.ascontiguousarray(dy)
         dx = np.empty(self._input_shape, dy.dtype)
         argmax, k, s = self._workspace["argmax"], self.kernel_size, self.stride
-        parallel.over_batch(len(dx), dx.size, lambda a, b: kernels.maxpool_backward(
-            dy[a:b], argmax[a:b], k, s, dx[a:b]))
+        if k == s == 2:
+            parallel.over_batch(len(dx), dx.size, lambda a, b: kernels.maxpool2x2_backward(
+                dy[a:b], argmax[a:b], dx[a:b]))
+        else:
+            parallel.over_batch(len(dx), dx.size, lambda a, b: kernels.maxpool_backward(
+                dy[a:b], argmax[a:b], k, s, dx[a:b]))
         return dx

@@ -26,6 +26,7 @@ from strategies import (
 )
 
 import nn
+from nn import kernels
 
 FAST = settings(max_examples=30, deadline=None)
 
@@ -275,6 +276,31 @@ def test_maxpool2d_drops_windows_past_the_edge():
     dx.forward(x)
     g = dx.backward(np.ones((1, 1, 2, 3)))
     assert not g[0, 0, 4, :].any() and not g[0, 0, :, 6].any()      # never-pooled pixels
+
+
+@FAST
+@given(pool_cases(), st.booleans())
+def test_maxpool2d_2x2_kernels_equal_the_general_ones(case, with_ties):
+    # MaxPool2D(2) runs kernels of its own (nn/kernels.py); the loops for any k and s
+    # are the reference, ties and odd sizes included.
+    rng = np.random.default_rng(case.seed)
+    N, C, H, W = case.input_shape
+    x = (rng.integers(0, 2, (N, C, H + 1, W + 2)) if with_ties
+         else rng.standard_normal((N, C, H + 1, W + 2))).astype(np.float32)
+    Ho, Wo = (H + 1) // 2, (W + 2) // 2
+    outputs = []
+    for forward in (lambda y, am: kernels.maxpool_forward(x, 2, 2, y, am),
+                    lambda y, am: kernels.maxpool2x2_forward(x, y, am)):
+        y, argmax = np.empty((N, C, Ho, Wo), np.float32), np.empty((N, C, Ho, Wo), np.uint8)
+        forward(y, argmax)
+        outputs.append((y, argmax))
+    np.testing.assert_array_equal(outputs[0][0], outputs[1][0])
+    np.testing.assert_array_equal(outputs[0][1], outputs[1][1])
+    dy = rng.standard_normal((N, C, Ho, Wo)).astype(np.float32)
+    general, special = np.full_like(x, np.nan), np.full_like(x, np.nan)
+    kernels.maxpool_backward(dy, outputs[0][1], 2, 2, general)
+    kernels.maxpool2x2_backward(dy, outputs[0][1], special)
+    np.testing.assert_array_equal(general, special)
 
 
 # ------------------------------------------------------------------ Dropout
