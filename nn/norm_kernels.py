@@ -13,20 +13,23 @@ BatchNorm1D. Each call handles the channels c0 ≤ c < c1 of the whole batch, so
 nn's workers (nn/parallel.py) each take a block of channels and never write to
 the same place.
 
-Sums are accumulated in float64 whatever the input's type. ``fastmath``
-allows only re-association (``reassoc``), which lets the compiler add the
-terms of a sum in vector lanes; the order is fixed by the code, not by thread
-timing, so results repeat bit for bit. No other fast-math licence (no
-assumptions about NaN or infinities, no reciprocal approximations) is given.
+Sums are accumulated in float64 whatever the input's type. The kernels that
+sum allow the compiler one fast-math licence, re-association (``reassoc``),
+so that it adds the terms of a sum in vector lanes; the order is fixed by the
+code, not by thread timing, so results repeat bit for bit. ``normalize`` has no
+sums and gets no licence: re-associated, γ·((x - μ)·inv_std) became
+(γ·inv_std)·(x - μ), one rounding different from the formula, and the
+shipped models' outputs moved in the last bits.
 """
 
 import numpy as np
 from numba import njit
 
-_jit = {"cache": True, "nogil": True, "fastmath": {"reassoc"}}
+_exact = {"cache": True, "nogil": True, "fastmath": False}
+_sums = {"cache": True, "nogil": True, "fastmath": {"reassoc"}}
 
 
-@njit(**_jit)
+@njit(**_sums)
 def channel_mean_var(x, c0, c1, mean, var):
     """mean[c] = μ and var[c] = σ² = mean((x - μ)²) over n and p, for c0 ≤ c < c1.
 
@@ -53,7 +56,7 @@ def channel_mean_var(x, c0, c1, mean, var):
         var[c] = squares / m
 
 
-@njit(**_jit)
+@njit(**_exact)
 def normalize(x, mean, inv_std, gamma, beta, c0, c1, x_hat, y, keep_hat):
     """x̂ = (x - μ) · inv_std and y = γ x̂ + β per channel, for c0 ≤ c < c1.
 
@@ -72,7 +75,7 @@ def normalize(x, mean, inv_std, gamma, beta, c0, c1, x_hat, y, keep_hat):
                     hat[p] = h
 
 
-@njit(**_jit)
+@njit(**_sums)
 def normalize_backward(dy, x_hat, scale, c0, c1, training, dx, dgamma, dbeta):
     """The gradients of ``normalize`` for c0 ≤ c < c1 (see nn/batchnorm.py):
 

@@ -414,6 +414,26 @@ def test_batchnorm_running_statistics_are_momentum_averages(layer_cls, shape, dt
     np.testing.assert_allclose(layer.forward(x[:1].astype(dtype)), y[:1], rtol=1e-6, atol=1e-6)
 
 
+def test_batchnorm2d_inference_is_the_formula_to_the_last_bit():
+    # Trained models read the same after a change of kernel: in float32, evaluation
+    # computes γ·((x - μ)·inv_std) + β in exactly the formula's order (nn/norm_kernels.py).
+    rng = np.random.default_rng(1)
+    layer = nn.BatchNorm2D(5)
+    layer.params["gamma"][...] = 0.5 + rng.random(5)
+    layer.params["beta"][...] = rng.standard_normal(5)
+    layer.buffers["running_mean"][...] = rng.standard_normal(5)
+    layer.buffers["running_var"][...] = 0.1 + rng.random(5)
+    x = rng.standard_normal((3, 5, 7, 6)).astype(np.float32)
+
+    def per_channel(v):
+        return v.reshape(1, -1, 1, 1)
+    inv_std = np.float32(1) / np.sqrt(layer.buffers["running_var"] + np.float32(layer.eps))
+    x_hat = (x - per_channel(layer.buffers["running_mean"])) * per_channel(inv_std)
+    expected = x_hat * per_channel(layer.params["gamma"]) + per_channel(layer.params["beta"])
+    assert expected.dtype == np.float32
+    np.testing.assert_array_equal(layer.forward(x), expected)
+
+
 def test_batchnorm_dtype_is_kept():
     layer = nn.BatchNorm2D(2)
     y = layer.forward(normal((2, 2, 3, 3), 0), training=True)
