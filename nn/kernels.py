@@ -291,10 +291,10 @@ def maxpool_backward(dy, argmax, k, s, dx):
 # The 2 x 2 window with stride 2, the only one the project's networks use, gets
 # kernels of its own: with the window's four reads written out, instead of
 # loops over i < k and j < k whose bounds are known only at run time, the
-# compiler vectorises along the row (forward 6.6 ms -> see docs/results.md for
-# the strip reader's first pooling). Same results, ties included: a later
-# input wins only if strictly larger, so the first maximum in row-major order
-# keeps the gradient.
+# compiler vectorises along the row (the strip reader's first pooling: several
+# times faster forward, python bench/layer_profile.py; docs/results.md). Same
+# results, ties included: a later input wins only if strictly larger, so the
+# first maximum in row-major order keeps the gradient.
 
 
 @njit(**_jit)
