@@ -33,6 +33,8 @@ from .layer import Layer, RngLike, as_rng, check_input
 
 # Bytes of X_col unfolded at a time (see Conv2D.chunk_size).
 CHUNK_BYTES = 4 * 2**20
+# Output pixels per image from which images are unfolded one at a time (see Conv2D.chunk_size).
+ONE_IMAGE_PIXELS = 2048
 
 
 def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
@@ -105,7 +107,16 @@ class Conv2D(Layer):
         and reading it back costs as much as the matrix product itself. A few
         MB per chunk stays in the L2/L3 caches while the product still has
         thousands of columns, which keeps BLAS near its peak.
+
+        An image with many output pixels (``ONE_IMAGE_PIXELS``, the first layers
+        of a network) is a chunk of its own. Its products are wide enough for
+        BLAS on their own, and a one-image chunk needs no change of layout:
+        its rows of W_mat · X_col, one per filter, are already that image's
+        (F, Ho·Wo) block of the output, so the product is written straight
+        into y, and the backward pass reads ∂L/∂y where it lies.
         """
+        if P >= ONE_IMAGE_PIXELS:
+            return 1
         kh, kw = self.kernel_size
         bytes_per_image = C * kh * kw * P * self.dtype.itemsize
         return max(1, min(n, CHUNK_BYTES // bytes_per_image))
@@ -149,12 +160,16 @@ class Conv2D(Layer):
             """Images n0..n1 of the batch, a chunk at a time, by worker w."""
             B = self.chunk_size(C, P, n1 - n0)
             cols_buf = self.workspace(f"cols{w}", (K * B * P,), dtype)
-            y2d_buf = self.workspace(f"y2d{w}", (F * B * P,), dtype)
+            y2d_buf = self.workspace(f"y2d{w}", (F * B * P,), dtype) if B > 1 else None
             for c0 in range(n0, n1, B):
                 b = min(B, n1 - c0)
                 cols = cols_buf[:K * b * P].reshape(K, b * P)            # X_col of the chunk
-                y2d = y2d_buf[:F * b * P].reshape(F, b * P)
                 self._unfold(x[c0:c0 + b], cols)
+                if B == 1:                                  # already in y's layout
+                    np.matmul(W_mat, cols, out=y[c0])
+                    y[c0] += self.params["b"][:, None]
+                    continue
+                y2d = y2d_buf[:F * b * P].reshape(F, b * P)
                 np.matmul(W_mat, cols, out=y2d)                          # W_mat · X_col
                 kernels.rows_to_nchw_add_bias(y2d, self.params["b"], y[c0:c0 + b])
 
@@ -179,7 +194,7 @@ class Conv2D(Layer):
             """∂L/∂W and ∂L/∂b from images n0..n1, and their ∂L/∂x, by worker w."""
             B = self.chunk_size(C, P, n1 - n0)
             cols_buf = self.workspace(f"cols{w}", (K * B * P,), dtype)
-            dy2d_buf = self.workspace(f"dy2d{w}", (F * B * P,), dtype)
+            dy2d_buf = self.workspace(f"dy2d{w}", (F * B * P,), dtype) if B > 1 else None
             dcols_buf = self.workspace(f"dcols{w}", (K * B * P,), dtype)
             dW_part = np.zeros((K, F), dtype)                            # (∂L/∂W_mat)ᵀ
             db_part = np.zeros(F, dtype)
@@ -187,9 +202,13 @@ class Conv2D(Layer):
             for c0 in range(n0, n1, B):
                 b = min(B, n1 - c0)
                 cols = cols_buf[:K * b * P].reshape(K, b * P)
-                dy2d = dy2d_buf[:F * b * P].reshape(F, b * P)            # G of the chunk
                 self._unfold(x[c0:c0 + b], cols)            # recomputing X_col beats storing it
-                kernels.nchw_to_rows_add_sum(dy[c0:c0 + b], dy2d, db_part)
+                if B == 1:                                  # G is dy[c0] as it lies
+                    dy2d = dy[c0]
+                    db_part += dy2d.sum(axis=1, dtype=np.float64)
+                else:
+                    dy2d = dy2d_buf[:F * b * P].reshape(F, b * P)        # G of the chunk
+                    kernels.nchw_to_rows_add_sum(dy[c0:c0 + b], dy2d, db_part)
                 # (G · X_colᵀ)ᵀ = X_col · Gᵀ: the same numbers, but BLAS runs this
                 # orientation 10-50% faster for these shapes (measured).
                 np.matmul(cols, dy2d.T, out=dW_chunk)
