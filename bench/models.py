@@ -18,8 +18,8 @@ And the two readers this project ships, built as train.py builds them:
   (reader.models.build_strip): convolutions with batch norm on (N, 1, 28, 140),
   a dense layer of 1024, six heads.
 * ``number_reader``: the house-number reader of models/svhn-numbers.npz
-  (reader.svhn_models.build_number_reader): eight convolutions with batch norm
-  on (N, 3, 54, 54), a dense layer of 512, eight heads.
+  (reader.svhn_models.build_number_reader): seven convolutions, six with batch
+  norm, on (N, 3, 54, 54), a dense layer of 512, eight heads.
 """
 
 import numpy as np

@@ -6,8 +6,8 @@ Figures are printed as measured (rounded to whole images/s and two decimals of
 ratio); nothing is typed by hand.
 """
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ def render(report: dict) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
-        unit = "strips" if r["images_per_example"] > 1 else "images"
+        unit = "strips" if "strip" in r["model"] else "images"
         t, i = r["train_per_s"], r["infer_per_s"]
         lines.append(f"| {r['model']} ({unit}) | {r['batch']} | {t['nn']:.0f} | {t['torch']:.0f} "
                      f"| {t['ratio']:.2f} | {i['nn']:.0f} | {i['torch']:.0f} | {i['ratio']:.2f} |")
@@ -35,11 +35,13 @@ def render(report: dict) -> str:
         lines.append("")
         for label, v in report["cold_start"].items():
             lines.append(f"- Numba cold start, {label.replace('_', ' ')}: import "
-                         f"{v['import_s']:.2f} s; import + first training step of both models "
-                         f"{v['import_and_first_step_s']:.2f} s")
+                         f"{v['import_s']:.2f} s; import + first training step of the two "
+                         f"notebook models {v['import_and_first_step_s']:.2f} s")
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench" / "out" / "speed.json"
-    print(render(json.loads(path.read_text())))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("path", nargs="?", type=Path,
+                        default=ROOT / "bench" / "out" / "speed.json")
+    print(render(json.loads(parser.parse_args().path.read_text())))

@@ -11,8 +11,8 @@ printed as measured (one decimal of a percentage, three of an IoU); nothing
 is typed by hand.
 """
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 HEADER = ("| {first} | images | mean IoU of the found box | found (IoU > 0.5) | read exactly "
@@ -45,7 +45,12 @@ def compare(args: list[str]) -> str:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--compare"]:
-        print(compare(sys.argv[2:]))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="+", metavar="FILE", help="LABEL=FILE with --compare")
+    parser.add_argument("--compare", action="store_true",
+                        help="one row per file, the figures over all images")
+    args = parser.parse_args()
+    if args.compare:
+        print(compare(args.files))
     else:
-        print("\n\n".join(by_width(Path(a)) for a in sys.argv[1:]))
+        print("\n\n".join(by_width(Path(a)) for a in args.files))

@@ -1,6 +1,6 @@
 """Training and inference speed of nn against PyTorch on the CPU, same model, same batch.
 
-    python bench/speed.py                      # both models, writes bench/out/speed.json
+    python bench/speed.py                      # every model, writes bench/out/speed.json
     python bench/speed.py --quick              # fewer rounds, for a quick look
     python bench/speed.py --models strip-reader number-reader    # only these
 

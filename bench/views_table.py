@@ -10,6 +10,7 @@ one markdown row per file and test set, figures as measured (two decimals of a
 percentage); nothing is typed by hand.
 """
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -54,4 +55,6 @@ def main(paths: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="+", metavar="[LABEL=]FILE")
+    sys.exit(main(parser.parse_args().files))
