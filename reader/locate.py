@@ -98,8 +98,11 @@ def start_windows(width: int, height: int, grids: tuple[int, ...] = GRIDS
         w, h = width * 2 / (g + 1) if g > 1 else width, height * 2 / (g + 1) if g > 1 else height
         for i in range(g):
             for j in range(g):
-                left, top = j * w / 2, i * h / 2
-                windows.append((round(left), round(top), round(left + w), round(top + h)))
+                # at least one pixel each way, inside the photo: the tiles of a
+                # photo a pixel or two tall would otherwise round to nothing
+                left, top = min(round(j * w / 2), width - 1), min(round(i * h / 2), height - 1)
+                windows.append((left, top, max(round(j * w / 2 + w), left + 1),
+                                max(round(i * h / 2 + h), top + 1)))
     return windows
 
 

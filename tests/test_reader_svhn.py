@@ -142,6 +142,18 @@ def test_start_windows_cover_the_photo():
         assert 0 <= left < right <= 300 and 0 <= top < bottom <= 200
 
 
+@pytest.mark.parametrize("width, height", [(5000, 1), (1, 5000), (1, 1), (3, 2)])
+def test_start_windows_of_a_photo_a_pixel_or_two_across_are_not_empty(width, height):
+    for left, top, right, bottom in start_windows(width, height):
+        assert 0 <= left < right <= width and 0 <= top < bottom <= height
+
+
+def test_find_number_reads_a_photo_one_pixel_tall():
+    model = build_number_reader(seed=0, width=8, hidden=32)
+    found = find_number(model, np.full((1, 400, 3), 200, np.uint8))
+    assert 1 <= len(found.number) <= 5
+
+
 def save_untrained_number_reader(path):
     model = build_number_reader(seed=0, width=8, hidden=32)
     model.save(str(path), svhn_metadata("number", "svhn-numbers", {}, "test"))
