@@ -63,6 +63,9 @@ class Layer:
 
     def add_param(self, name: str, value: np.ndarray) -> None:
         """Register a trainable array and a zeroed gradient of the same shape."""
+        if value.dtype not in (np.float32, np.float64):
+            raise ValueError(f"{type(self).__name__} computes in float32 or float64, "
+                             f"not {value.dtype}")
         self.params[name] = value
         self.grads[name] = np.zeros_like(value)
 

@@ -163,12 +163,15 @@ def load(path: str | os.PathLike, return_arrays: bool = False):
         model = build(header["model"])
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise ModelFileError(f"{path}: damaged architecture record ({err})") from None
+    except MemoryError:
+        raise ModelFileError(f"{path}: damaged architecture record (its layers would not "
+                             "fit in memory)") from None
     for name, store, key in model.named_arrays():
         if name not in arrays:
             raise ModelFileError(f"{path}: missing array {name!r}")
         value = arrays.pop(name)
-        if not np.issubdtype(value.dtype, np.number):
-            raise ModelFileError(f"{path}: array {name!r} holds {value.dtype}, not numbers")
+        if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
+            raise ModelFileError(f"{path}: array {name!r} holds {value.dtype}, not real numbers")
         if value.shape != store[key].shape:
             raise ModelFileError(f"{path}: array {name!r} has shape {value.shape}, "
                                  f"the architecture needs {store[key].shape}")

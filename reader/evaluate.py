@@ -14,7 +14,7 @@ import numpy as np
 import nn
 from reader import metrics
 from reader.decode import decode
-from reader.models import MAX_LENGTH, MODEL_KINDS, STRIP_SHAPE, probabilities, to_input
+from reader.models import MAX_LENGTH, MODEL_KINDS, STRIP_SHAPE, probabilities, to_input, to_tiles
 from reader.views import STRIP_SHIFTS, mean_of_views, shift
 
 METADATA_KEY = "reader"
@@ -117,4 +117,42 @@ def load_reader(path: str | os.PathLike) -> tuple[nn.Model, dict[str, Any]]:
         expected = INPUT_SHAPES[kind]
         raise nn.ModelFileError(f"{path}: expects {shape[0]} x {shape[1]} input; a {kind} "
                                 f"reader reads {expected[0]} x {expected[1]}")
+    if kind in MODEL_KINDS and meta.get("blank") != len(alphabet):
+        raise nn.ModelFileError(f"{path}: its blank class should be {len(alphabet)} (one past "
+                                f"the alphabet), the file says {meta.get('blank')!r}")
+    check_outputs(model, kind, len(alphabet), path)
     return model, meta
+
+
+def output_widths(kind: str, classes: int) -> list[int]:
+    """The width of each output a reader of ``kind`` gives, in order: the strip
+    model's and the house-number reader's length head and five character heads
+    (then the box head, 24, and an optional presence head, 2), the tower's
+    classes and blank per slot, the digit classifier's classes."""
+    if kind == "tower":
+        return [classes + 1]
+    if kind == "digit":
+        return [classes]
+    heads = [MAX_LENGTH] + [classes] * MAX_LENGTH
+    return heads + [24] if kind == "number" else heads
+
+
+def check_outputs(model: nn.Model, kind: str, classes: int, path: str | os.PathLike) -> None:
+    """Run the model on one blank input and check that it gives the outputs its
+    metadata promises. A file whose layers do not fit together, or do not fit
+    its alphabet, fails here with one line naming it, not later with a traceback."""
+    H, W = INPUT_SHAPES[kind]
+    channels = 3 if kind in ("number", "digit") else 1
+    x = np.zeros((1, channels, H, W), np.float32)
+    try:
+        out = model.forward(to_tiles(x) if kind == "tower" else x, training=False)
+    except (ValueError, IndexError, TypeError) as err:
+        raise nn.ModelFileError(f"{path}: its layers do not fit a {H} x {W} input "
+                                f"({err})") from None
+    widths = [o.shape[1] for o in (out if isinstance(out, list) else [out])]
+    expected = output_widths(kind, classes)
+    if kind == "number" and widths == expected + [2]:
+        return                                      # with the presence head
+    if widths != expected:
+        raise nn.ModelFileError(f"{path}: a {kind} reader of {classes} classes gives outputs "
+                                f"of widths {expected}; this one gives {widths}")

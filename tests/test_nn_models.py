@@ -429,6 +429,16 @@ def _damage(kind: str, tmp_path) -> bytes | dict[str, np.ndarray]:
         arrays["__architecture__"] = np.array(json.dumps(header))
     elif kind == "string-array":
         arrays["4.b"] = np.array(["x"] * arrays["4.b"].size)
+    elif kind == "complex-array":
+        arrays["4.b"] = arrays["4.b"].astype(np.complex64)
+    elif kind == "layer-of-complex-numbers":
+        header = _architecture(arrays)
+        header["model"]["layers"][0]["config"]["dtype"] = "complex64"
+        arrays["__architecture__"] = np.array(json.dumps(header))
+    elif kind == "layer-too-large-for-memory":
+        header = _architecture(arrays)
+        header["model"]["layers"][0]["config"] |= {"in_channels": 10**6, "out_channels": 10**5}
+        arrays["__architecture__"] = np.array(json.dumps(header))
     else:
         raise AssertionError(kind)
     return arrays
@@ -437,7 +447,8 @@ def _damage(kind: str, tmp_path) -> bytes | dict[str, np.ndarray]:
 DAMAGES = ["empty", "truncated-half", "truncated-tail", "random-bytes", "zip-of-text",
            "no-architecture", "wrong-shape", "wrong-shape-bias", "missing-array", "nan",
            "architecture-not-json", "wrong-format", "future-version", "unknown-layer",
-           "bad-layer-config", "architecture-is-a-list", "model-is-a-list", "string-array"]
+           "bad-layer-config", "architecture-is-a-list", "model-is-a-list", "string-array",
+           "complex-array", "layer-of-complex-numbers", "layer-too-large-for-memory"]
 
 
 @pytest.mark.parametrize("kind", DAMAGES)

@@ -90,6 +90,33 @@ def test_missing_or_damaged_model(capsys, tmp_path, content, needle):
     assert len(err.strip().splitlines()) == 1 and "model.npz" in err and needle in err
 
 
+def _reader_file_with(tmp_path, change) -> Path:
+    """An untrained strip reader saved after ``change(model, metadata)`` edits it."""
+    path = save_untrained_reader(tmp_path / "source.npz")
+    model = nn.load(path)
+    change(model, model.metadata["reader"])
+    model.save(tmp_path / "model.npz", model.metadata)
+    return tmp_path / "model.npz"
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda m, meta: meta.update(blank="x"), "blank class should be 10"),
+    (lambda m, meta: meta.pop("blank"), "blank class should be 10"),
+    (lambda m, meta: meta.update(alphabet="AB", blank=2), "gives outputs of widths"),
+    (lambda m, meta: setattr(m, "heads", m.heads[:2]), "gives outputs of widths"),
+    (lambda m, meta: setattr(m.trunk, "layers", m.trunk.layers[:4] + m.trunk.layers[-5:]),
+     "do not fit a 28 x 140 input"),
+    (lambda m, meta: meta.update(kind="number", input={"height": 54, "width": 54}),
+     "do not fit a 54 x 54 input"),
+], ids=["blank-not-a-number", "no-blank", "alphabet-of-two", "two-heads", "layers-removed",
+        "strip-model-called-number-reader"])
+def test_a_reader_file_that_contradicts_itself(capsys, tmp_path, change, needle):
+    path = _reader_file_with(tmp_path, change)
+    status, out, err = call(capsys, "--model", str(path), str(write_png(tmp_path / "a.png")))
+    assert status == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "model.npz" in err and needle in err
+
+
 def test_truncated_model_file(capsys, model_file, tmp_path):
     cut = tmp_path / "cut.npz"
     cut.write_bytes(model_file.read_bytes()[:5000])
