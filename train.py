@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nn
 from data import DataError
-from reader.cli import OneLineParser, fail, positive_float, whole_number
+from reader.cli import OneLineParser, fail, learning_rate, whole_number
 from reader.models import MODEL_KINDS
 from reader.svhn_data import PROTOCOLS
 from reader.svhn_job import SVHN_MODEL_KINDS, SVHN_TASKS
@@ -38,6 +38,13 @@ RUN_OPTIONS = ("task", "layout", "model", "epochs", "steps_per_epoch", "batch_si
                "seed", "checkpoint_every", "validation_count", "test_count", "protocol",
                "synthetic", "init", "distort", "second_conv", "hidden",
                "negatives", "hard_negatives")
+
+
+# Upper bounds that keep a mistyped option from asking for more memory than a laptop has:
+# 100,000 validation or test strips are 392 MB, 200,000 synthetic house numbers 2.5 GB.
+MAX_BATCH, MAX_EVALUATION, MAX_SYNTHETIC, MAX_HIDDEN = 4096, 100_000, 200_000, 8192
+STRIP_ONLY = ("layout", "distort", "second_conv", "hidden")       # options of the strip tasks
+SVHN_ONLY = ("protocol", "synthetic")                             # options of the SVHN tasks
 
 
 def share(text: str) -> float:
@@ -62,21 +69,22 @@ def parse_args(argv: list[str]):
     p.add_argument("--epochs", type=whole_number(1), help=f"default {DEFAULTS.epochs}")
     p.add_argument("--steps-per-epoch", type=whole_number(1),
                    help=f"batches per epoch (fresh strips); default {DEFAULTS.steps_per_epoch}")
-    p.add_argument("--batch-size", type=whole_number(1), help=f"default {DEFAULTS.batch_size}")
-    p.add_argument("--lr", type=positive_float,
+    p.add_argument("--batch-size", type=whole_number(1, MAX_BATCH),
+                   help=f"default {DEFAULTS.batch_size}")
+    p.add_argument("--lr", type=learning_rate,
                    help=f"peak Adam learning rate (warm-up then cosine); default {DEFAULTS.lr}")
     p.add_argument("--seed", type=whole_number(0), help=f"default {DEFAULTS.seed}")
     p.add_argument("--checkpoint-every", type=whole_number(1),
                    help=f"steps between checkpoints; default {DEFAULTS.checkpoint_every}")
-    p.add_argument("--validation-count", type=whole_number(1),
+    p.add_argument("--validation-count", type=whole_number(1, MAX_EVALUATION),
                    help=f"validation strips per layout; default {DEFAULTS.validation_count}")
-    p.add_argument("--test-count", type=whole_number(1),
+    p.add_argument("--test-count", type=whole_number(1, MAX_EVALUATION),
                    help=f"test strips per layout; default {DEFAULTS.test_count}")
     p.add_argument("--protocol", choices=PROTOCOLS,
                    help="SVHN: pooled = train on train_real + test_pool, test on test_holdout; "
                         "literature = train on train_real only, test on the whole test split; "
                         f"default {DEFAULTS.protocol}")
-    p.add_argument("--synthetic", type=whole_number(0),
+    p.add_argument("--synthetic", type=whole_number(0, MAX_SYNTHETIC),
                    help="SVHN: synthetic training images to make (0 = real images only); "
                         "default 30000")
     p.add_argument("--distort", action="store_true", default=None,
@@ -84,7 +92,7 @@ def parse_args(argv: list[str]):
     p.add_argument("--second-conv", action=argparse.BooleanOptionalAction, default=None,
                    help="strip model: a second convolution after the first pooling "
                         "(about a fifth more time per step); default on")
-    p.add_argument("--hidden", type=whole_number(16),
+    p.add_argument("--hidden", type=whole_number(16, MAX_HIDDEN),
                    help=f"strip model: units of the dense layer the heads share; "
                         f"default {DEFAULTS.hidden}")
     p.add_argument("--negatives", type=share, metavar="SHARE",
@@ -113,6 +121,11 @@ def config_from(args) -> Config:
     base = default_config(args.task or DEFAULTS.task)
     cfg = dataclasses.replace(base, **{k: v for k, v in values.items() if v is not None})
     svhn = cfg.task in SVHN_TASKS
+    for name in STRIP_ONLY if svhn else SVHN_ONLY:
+        if getattr(args, name) is not None:
+            option = "--" + name.replace("_", "-")
+            fail(PROG, f"{option}: task {cfg.task} has no such setting (it belongs to the "
+                       f"{'strip' if svhn else 'SVHN'} tasks)")
     if svhn and cfg.model not in SVHN_TASKS[cfg.task]:
         fail(PROG, f"--model {cfg.model}: task {cfg.task} trains {SVHN_TASKS[cfg.task]}")
     if not svhn and cfg.model not in MODEL_KINDS:

@@ -34,8 +34,8 @@ def fail(prog: str, message: str) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
-def whole_number(minimum: int) -> Callable[[str], int]:
-    """An argparse type: an integer >= minimum."""
+def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer >= minimum (and <= maximum, when given)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -43,16 +43,26 @@ def whole_number(minimum: int) -> Callable[[str], int]:
             value = None
         if value is None or value < minimum:
             raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}, got {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {text!r}")
         return value
     return parse
 
 
-def positive_float(text: str) -> float:
-    """An argparse type: a finite number > 0."""
+def positive_float(text: str, maximum: float = math.inf) -> float:
+    """An argparse type: a finite number > 0 (and <= maximum)."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    if value > maximum:
+        raise argparse.ArgumentTypeError(f"must be at most {maximum:g}, got {text!r}")
     return value
+
+
+def learning_rate(text: str) -> float:
+    """An argparse type: a learning rate, > 0 and at most 1 (Adam's steps are about
+    this size in every weight; larger ones only diverge)."""
+    return positive_float(text, maximum=1.0)

@@ -121,6 +121,13 @@ def call(capsys, *argv):
     (["--seed", "-1"], "argument --seed"),
     (["--task", "svhn"], "argument --task: invalid choice"),
     (["--layout", "diagonal"], "argument --layout: invalid choice"),
+    (["--batch-size", "1000000000"], "argument --batch-size: must be at most 4,096"),
+    (["--validation-count", "1000000000"], "argument --validation-count: must be at most"),
+    (["--hidden", "1000000000"], "argument --hidden: must be at most 8,192"),
+    (["--lr", "1e30"], "argument --lr: must be at most 1"),
+    (["--task", "svhn-numbers", "--layout", "free"], "--layout: task svhn-numbers has no such"),
+    (["--task", "svhn-digits", "--second-conv"], "--second-conv: task svhn-digits has no such"),
+    (["--protocol", "literature"], "--protocol: task mnist-strips has no such setting"),
 ])
 def test_bad_option_values(capsys, argv, needle):
     status, err = call(capsys, *argv)
