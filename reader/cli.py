@@ -11,6 +11,7 @@ import argparse
 import math
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn
 
 EXIT_USAGE = 2
@@ -60,6 +61,17 @@ def positive_float(text: str, maximum: float = math.inf) -> float:
     if value > maximum:
         raise argparse.ArgumentTypeError(f"must be at most {maximum:g}, got {text!r}")
     return value
+
+
+def output_file(text: str) -> Path:
+    """An argparse type: a file to write, checked before any work is done: its
+    folder must exist, and it must not be a folder itself."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: there is no folder {path.parent}")
+    return path
 
 
 def learning_rate(text: str) -> float:

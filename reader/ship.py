@@ -9,14 +9,17 @@ model's task with the original and the shipped file and prints how many
 readings agree.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
 import nn
+from data.errors import DataError
+from reader.cli import OneLineParser, fail, output_file
 from reader.evaluate import load_reader, read_strips
+
+PROG = "python -m reader.ship"
 
 
 def validation_readings(model: nn.Model, meta: dict, data_dir: str | None) -> np.ndarray:
@@ -41,16 +44,21 @@ def validation_readings(model: nn.Model, meta: dict, data_dir: str | None) -> np
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("model", type=Path, help="a run's model.npz")
-    p.add_argument("out", type=Path, help="where to write the shipped file")
+    p.add_argument("out", type=output_file, help="where to write the shipped file")
     p.add_argument("--data-dir")
     args = p.parse_args(argv)
-    model, meta = load_reader(args.model)
-    nn.save(model, args.out, model.metadata, half=True)
-    shipped, _ = load_reader(args.out)
-    before = validation_readings(model, meta, args.data_dir)
-    after = validation_readings(shipped, meta, args.data_dir)
+    try:
+        model, meta = load_reader(args.model)
+        nn.save(model, args.out, model.metadata, half=True)
+        shipped, _ = load_reader(args.out)
+        before = validation_readings(model, meta, args.data_dir)
+        after = validation_readings(shipped, meta, args.data_dir)
+    except (nn.ModelFileError, DataError) as err:
+        fail(PROG, str(err))
+    except (OSError, ValueError) as err:             # cannot write there; weights past float16
+        fail(PROG, f"{args.out}: {err}")
     same = int(np.all(before == after, axis=1).sum())
     print(f"{args.out}: {args.out.stat().st_size / 1e6:.1f} MB (was "
           f"{args.model.stat().st_size / 1e6:.1f} MB); {same} of {len(before)} validation "

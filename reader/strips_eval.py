@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nn
 from data import DataError
-from reader.cli import OneLineParser, fail, whole_number
+from reader.cli import OneLineParser, fail, output_file, whole_number
 from reader.evaluate import evaluate_views_and_one, load_reader
 from reader.strip_job import strip_summary_lines
 from reader.tasks import TEST_SEED, VALIDATION_SEED, fixed_strips, get_task, load_pools
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="strips per layout (default 10000)")
     p.add_argument("--validation", action="store_true",
                    help="measure on validation strips, not test strips")
-    p.add_argument("--json", type=Path, help="also write the measures here")
+    p.add_argument("--json", type=output_file, help="also write the measures here")
     args = p.parse_args(argv)
     split, seed = ("validation", VALIDATION_SEED) if args.validation else ("test", TEST_SEED)
     try:

@@ -20,7 +20,7 @@ from pathlib import Path
 import nn
 from data import DataError
 from data.svhn import digit_crops
-from reader.cli import OneLineParser, fail
+from reader.cli import OneLineParser, fail, output_file
 from reader.evaluate import load_reader
 from reader.svhn_data import load_splits
 from reader.svhn_job import (
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir")
     p.add_argument("--validation", action="store_true",
                    help="measure on the validation images, not the test sets")
-    p.add_argument("--json", type=Path, help="also write the measures here")
+    p.add_argument("--json", type=output_file, help="also write the measures here")
     args = p.parse_args(argv)
     try:
         model, meta = load_reader(args.model)
