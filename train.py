@@ -43,7 +43,8 @@ RUN_OPTIONS = ("task", "layout", "model", "epochs", "steps_per_epoch", "batch_si
 # Upper bounds that keep a mistyped option from asking for more memory than a laptop has:
 # 100,000 validation or test strips are 392 MB, 200,000 synthetic house numbers 2.5 GB.
 MAX_BATCH, MAX_EVALUATION, MAX_SYNTHETIC, MAX_HIDDEN = 4096, 100_000, 200_000, 8192
-STRIP_ONLY = ("layout", "distort", "second_conv", "hidden")       # options of the strip tasks
+STRIP_ONLY = ("layout", "distort", "second_conv", "hidden",       # options of the strip tasks
+              "validation_count", "test_count")
 SVHN_ONLY = ("protocol", "synthetic")                             # options of the SVHN tasks
 
 

@@ -69,6 +69,9 @@ def _validate(images: np.ndarray, labels: np.ndarray, filenames: np.ndarray, pat
 
 def read_notmnist_npz(path: Path) -> NotMnistData:
     """Read and validate ``notMNIST_small.npz``."""
+    if path.is_file() and not zipfile.is_zipfile(path):
+        # np.load would try to read it as a pickle and blame allow_pickle
+        raise DataError(f"{path}: not an .npz archive")
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = {"images", "labels", "filenames"} - set(archive.files)

@@ -144,12 +144,15 @@ def read_boxes_csv(path: Path, split: str) -> dict[str, list[tuple[int, list[flo
         if row.get("split") != split:
             continue
         try:
-            label = int(row["label"]) % 10                              # SVHN's 10 is the digit 0
+            label = int(row["label"])
+            if not 1 <= label <= 10:
+                raise ValueError(f"label {label}")
+            label %= 10                                                 # SVHN's 10 is the digit 0
             box = [float(row[k]) for k in ("left", "top", "width", "height")]
             numbers.setdefault(row["filename"], []).append((int(row["digit_index"]), label, box))
         except (KeyError, TypeError, ValueError):
             raise DataError(f"{path}: bad row {row}; expected split, filename, digit_index, "
-                            "label, left, top, width, height") from None
+                            "label (1-10), left, top, width, height") from None
     return {name: [(label, box) for _, label, box in sorted(digits, key=lambda d: d[0])]
             for name, digits in numbers.items()}
 
@@ -161,7 +164,10 @@ def split_names(name: str, data_dir: str | os.PathLike | None = None) -> list[st
     path = dataset_dir("svhn", data_dir) / "splits" / f"{name}.txt"
     if not path.is_file():
         raise DataError(f"{path}: missing (see svhn/SOURCE.md for what belongs there)")
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if not names:
+        raise DataError(f"{path}: lists no images")
+    return names
 
 
 def decode_image(data: bytes, where: str) -> np.ndarray:

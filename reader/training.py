@@ -207,12 +207,12 @@ def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool 
     ``stop_after`` ends this session after that many steps, with a checkpoint:
     for splitting a long run, and for testing that resuming is exact.
     """
-    run_dir.mkdir(parents=True, exist_ok=True)
-    log = Log(run_dir / "train.log", echo=sys.stderr)
     checkpoint = run_dir / "checkpoint.npz"
     if resume:
         model, arrays, state, cfg = load_checkpoint(checkpoint)
     job = make_job(cfg, data_dir)                                      # DataError if missing
+    run_dir.mkdir(parents=True, exist_ok=True)         # only now: a failed start leaves nothing
+    log = Log(run_dir / "train.log", echo=sys.stderr)
     if resume:
         optimizer = make_optimizer(model, cfg)
         optimizer.load_state_dict(arrays)

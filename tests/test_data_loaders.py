@@ -241,6 +241,10 @@ def test_corrupt_and_incomplete_npz(tmp_path):
     with raises_data_error_naming(NOTMNIST_NPZ) as error:
         load_notmnist(tmp_path)
     assert "labels" in str(error.value)
+    path.write_text("hi")                        # not a zip: np.load would blame pickling
+    with raises_data_error_naming(NOTMNIST_NPZ) as error:
+        load_notmnist(tmp_path)
+    assert "not an .npz archive" in str(error.value)
 
 
 def test_missing_notmnist_says_where_to_put_it(tmp_path):

@@ -116,6 +116,23 @@ def test_missing_and_damaged_svhn_files_are_named(tmp_path):
         load_number_crops("train", data)
 
 
+def test_an_empty_split_and_a_label_out_of_range_are_named(tmp_path):
+    data = write_tiny_svhn(tmp_path / "d")
+    split = data / "svhn" / "splits" / "test_holdout.txt"
+    split.write_text("\n")
+    with pytest.raises(DataError, match="test_holdout.txt: lists no images"):
+        load_splits("pooled", data)
+    data = write_tiny_svhn(tmp_path / "e")
+    boxes = data / "svhn" / "format1_crops" / "boxes.csv"
+    header, first, *rest = boxes.read_text().splitlines()
+    label = header.split(",").index("label")
+    cells = first.split(",")
+    cells[label] = "42"                              # SVHN's labels are 1-10
+    boxes.write_text("\n".join([header, ",".join(cells), *rest]) + "\n")
+    with pytest.raises(DataError, match="boxes.csv: bad row"):
+        load_number_crops("train", data)
+
+
 def test_batches_are_reproducible_and_boxes_follow_the_window(tiny_svhn):
     splits = load_splits("pooled", tiny_svhn)
     batches = NumberBatches(splits.train, None, None, 8, seed=3)

@@ -128,6 +128,7 @@ def call(capsys, *argv):
     (["--task", "svhn-numbers", "--layout", "free"], "--layout: task svhn-numbers has no such"),
     (["--task", "svhn-digits", "--second-conv"], "--second-conv: task svhn-digits has no such"),
     (["--protocol", "literature"], "--protocol: task mnist-strips has no such setting"),
+    (["--task", "svhn-numbers", "--test-count", "20"], "--test-count: task svhn-numbers has no"),
 ])
 def test_bad_option_values(capsys, argv, needle):
     status, err = call(capsys, *argv)
@@ -139,6 +140,7 @@ def test_missing_data_names_the_file(capsys, tmp_path):
                        str(tmp_path / "run"))
     assert status == 2 and len(err.strip().splitlines()) == 1
     assert "train-images-idx3-ubyte.gz" in err and "put" in err
+    assert not (tmp_path / "run").exists()               # a failed start leaves no run folder
 
 
 def test_corrupt_data_names_the_file(capsys, tmp_path):
