@@ -23,6 +23,7 @@ A file that cannot be read gets one line on stderr and makes the exit status
 2; the other images are still read.
 """
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -41,13 +42,17 @@ MODELS = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL = MODELS / "svhn-numbers.npz"
 
 
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")     # --boxes names a file, not a folder
+
+
 def probability(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{text} is not a probability between 0 and 1")
+        value = None
+    if value is None or not 0.0 <= value <= 1.0:
+        # ArgumentTypeError: argparse prints this message (for ValueError it prints its own)
+        raise argparse.ArgumentTypeError(f"must be a probability between 0 and 1, got {text!r}")
     return value
 
 
@@ -60,13 +65,15 @@ def parse_args(argv: list[str]):
                    help="withhold readings less sure than P (printed as '?'); default 0")
     p.add_argument("--boxes", type=Path, metavar="OUT",
                    help="house-number models: save each photo with the found box drawn; "
-                        "OUT is a .png file for one image, else a folder")
+                        "OUT is a .png or .jpg file for one image, else a folder")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files to read")
     return p.parse_args(argv)
 
 
-def box_path(out: Path, image: str, count: int) -> Path:
-    if count == 1 and out.suffix.lower() == ".png":
+def box_path(out: Path, image: str) -> Path:
+    """Where --boxes OUT puts the picture of ``image``: OUT itself if it names a
+    picture file, else a file in the folder OUT."""
+    if out.suffix.lower() in PICTURE_SUFFIXES:
         return out
     return out / f"{Path(image).stem}.boxes.png"
 
@@ -96,7 +103,7 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
                   "confidence": round(found.confidence, 6),
                   "box": [round(v, 1) for v in found.box]}
         if boxes is not None:
-            target = box_path(boxes, path, len(paths))
+            target = box_path(boxes, path)
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 draw_found(photo, found, target)
@@ -136,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     except nn.ModelFileError as err:
         fail(PROG, f"--model {err}")
     if meta["kind"] in ("number", "digit"):
+        if args.boxes is not None and args.boxes.suffix.lower() in PICTURE_SUFFIXES \
+                and len(args.images) > 1:
+            fail(PROG, f"--boxes {args.boxes}: one picture file holds one image's boxes; "
+                       f"give a folder for {len(args.images)} images")
         results, failed = read_photos(model, meta, args.images, args.boxes)
     else:
         if args.boxes is not None:

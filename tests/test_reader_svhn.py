@@ -213,6 +213,14 @@ def test_predict_with_a_house_number_model(tmp_path, capsys):
     out = capsys.readouterr().out
     assert status == 0 and out.startswith(f"{photo}\t")
     assert Image.open(tmp_path / "out.png").size == (120, 80)
+    status = predict.main(["--model", str(model), "--boxes", str(tmp_path / "out.jpg"),
+                           str(photo)])
+    capsys.readouterr()
+    assert status == 0 and Image.open(tmp_path / "out.jpg").format == "JPEG"
+    with pytest.raises(SystemExit) as done:         # one picture file cannot hold two images
+        predict.main(["--model", str(model), "--boxes", str(tmp_path / "two.png"),
+                      str(photo), str(photo)])
+    assert done.value.code == 2 and "give a folder" in capsys.readouterr().err
     status = predict.main(["--model", str(model), "--json", "--min-confidence", "1",
                            str(photo)])
     result = json.loads(capsys.readouterr().out)[0]
@@ -222,7 +230,7 @@ def test_predict_with_a_house_number_model(tmp_path, capsys):
 def test_predict_bad_min_confidence_and_not_an_image(tmp_path):
     model = save_untrained_number_reader(tmp_path / "svhn.npz")
     assert_one_line_error(run_cli("predict.py", "--model", str(model), "--min-confidence", "2",
-                                  "x.png"), "--min-confidence")
+                                  "x.png"), "--min-confidence: must be a probability between 0")
     (tmp_path / "x.png").write_text("not an image")
     assert_one_line_error(run_cli("predict.py", "--model", str(model), str(tmp_path / "x.png")),
                           "x.png")
