@@ -9,13 +9,15 @@ mistakes pictures next to it as docs/img/strips-<name>.png, and prints where
 the model's errors on the test strips are (by position, length, confusion).
 """
 
-import argparse
 import shutil
 from pathlib import Path
 
 import numpy as np
 
+import nn
 from data import make_strips
+from data.errors import DataError
+from reader.cli import OneLineParser, fail
 from reader.evaluate import load_reader, read_strips
 from reader.models import MAX_LENGTH, align_left
 from reader.plots import strip_grid
@@ -72,21 +74,33 @@ def error_analysis(model_path: Path, data_dir: str | None, count: int = 10_000) 
                   f"{np.mean(confidence[wrong] < level):.0%} of the mistakes fall below")
 
 
+PROG = "python -m reader.docfigures"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir")
     parser.add_argument("--run", type=Path, help="run folder whose pictures to copy")
     parser.add_argument("--out", type=Path, default=Path("docs/img"))
     parser.add_argument("--analyse", type=Path, metavar="MODEL",
                         help="print where this model errs on the test strips")
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    layouts_figure(args.data_dir, args.out / "strip-layouts.png")
-    if args.run is not None:
-        for name in ("curves", "samples", "mistakes"):
-            shutil.copyfile(args.run / f"{name}.png", args.out / f"strips-{name}.png")
-    if args.analyse is not None:
-        error_analysis(args.analyse, args.data_dir)
+    pictures = [args.run / f"{name}.png" for name in ("curves", "samples", "mistakes")
+                ] if args.run is not None else []
+    for picture in pictures:
+        if not picture.is_file():
+            fail(PROG, f"--run {args.run}: no {picture.name} (not a finished run folder)")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        layouts_figure(args.data_dir, args.out / "strip-layouts.png")
+        for picture in pictures:
+            shutil.copyfile(picture, args.out / f"strips-{picture.name}")
+        if args.analyse is not None:
+            error_analysis(args.analyse, args.data_dir)
+    except (nn.ModelFileError, DataError) as err:
+        fail(PROG, str(err))
+    except OSError as err:
+        fail(PROG, f"--out {args.out}: cannot write ({err.strerror or err})")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 
 import numpy as np
 
@@ -43,7 +42,7 @@ from data import DataError
 from data.housenumbers import HouseNumberGenerator, touching, train_backgrounds
 from data.strips import BLANK
 from nn.serialize import atomic_savez
-from reader.cli import OneLineParser, fail, positive_float, whole_number
+from reader.cli import OneLineParser, fail, output_file, positive_float, whole_number
 from reader.evaluate import load_reader
 from reader.locate import find_number
 from reader.photo_crops import pad_photo
@@ -132,14 +131,15 @@ def mine(model: nn.Model, images: Iterable[tuple[np.ndarray, np.ndarray, str]],
 def main(argv: list[str] | None = None) -> int:
     p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="a house-number reader with a presence head")
-    p.add_argument("--out", type=Path, required=True, help="the .npz to write")
+    p.add_argument("--out", type=output_file, required=True, help="the .npz to write")
     p.add_argument("--protocol", choices=PROTOCOLS, default="pooled",
                    help="which whole images may be searched (default pooled)")
     p.add_argument("--scenes", type=whole_number(0), default=1000,
                    help="synthetic scenes to search as well (default 1000)")
     p.add_argument("--scene-size", type=whole_number(64), default=256,
                    help="their side in pixels (default 256)")
-    p.add_argument("--min-confidence", type=positive_float, default=MIN_CONFIDENCE,
+    p.add_argument("--min-confidence", type=lambda text: positive_float(text, maximum=1.0),
+                   default=MIN_CONFIDENCE,
                    help=f"keep views read at least this surely (default {MIN_CONFIDENCE})")
     p.add_argument("--per-image", type=whole_number(1), default=PER_IMAGE,
                    help=f"at most this many views of each kind per image (default {PER_IMAGE})")
@@ -151,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         fail(PROG, str(err))
     if meta["kind"] != "number":
         fail(PROG, f"--model {args.model}: a {meta['kind']} reader; this needs a house-number one")
+    if len(model.heads) < 8:
+        fail(PROG, f"--model {args.model}: has no presence head (train it with --negatives); "
+                   "without one every empty window reads as a number")
     start = time.perf_counter()
 
     def report(line: str) -> None:
@@ -171,7 +174,10 @@ def main(argv: list[str] | None = None) -> int:
                 "scenes": args.scenes, "scene_size": args.scene_size, "scene_seed": SCENE_SEED,
                 "min_confidence": args.min_confidence, "per_image": args.per_image,
                 "command": " ".join([PROG, *(sys.argv[1:] if argv is None else argv)])}
-    atomic_savez(args.out, {"windows": windows, "metadata": np.array(json.dumps(metadata))})
+    try:
+        atomic_savez(args.out, {"windows": windows, "metadata": np.array(json.dumps(metadata))})
+    except OSError as err:
+        fail(PROG, f"--out {args.out}: cannot write ({err.strerror or err})")
     print(f"wrote {args.out}: {len(windows)} windows")
     return 0
 
