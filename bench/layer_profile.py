@@ -12,7 +12,6 @@ first is a large float32 matrix product through the same BLAS and threads
 (nn.parallel.matmul), the best a layer built on BLAS can hope for.
 """
 
-import argparse
 import statistics
 import sys
 import time
@@ -24,6 +23,7 @@ import numpy as np  # noqa: E402
 
 import nn  # noqa: E402
 from bench.models import mnist_tower, number_reader, strip_reader, svhn_cnn  # noqa: E402
+from reader.cli import OneLineParser, whole_number  # noqa: E402
 
 MODELS = ("mnist-tower", "svhn-cnn", "strip-reader", "number-reader")
 
@@ -87,8 +87,9 @@ def profile(model: nn.Sequential, x: np.ndarray, y: np.ndarray, repeats: int) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=2)
+    parser = OneLineParser(prog="bench/layer_profile.py",
+                           description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=whole_number(1), default=2)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--svhn-batch", type=int, default=128)
     parser.add_argument("--reader-batch", type=int, default=64, help="train.py's batch size")

@@ -14,7 +14,6 @@ choice among them would read). Writes ``--json`` (default
 docs/measurements/locate-scenes.json).
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -23,22 +22,23 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.measurement import save_measurement  # noqa: E402
+from bench.measurement import bench_error, load_number_reader, save_measurement  # noqa: E402
+from data.errors import DataError  # noqa: E402
 from data.housenumbers import HouseNumberGenerator, train_backgrounds  # noqa: E402
 from data.strips import BLANK  # noqa: E402
+from reader.cli import OneLineParser, whole_number  # noqa: E402
 from reader.decode import to_text  # noqa: E402
-from reader.evaluate import load_reader  # noqa: E402
 from reader.locate import measure_search, summary_by_width, summary_line  # noqa: E402
 
 SEED = 4242                     # the reported scenes; training uses [seed, 77] with small seeds
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="bench/locate_scenes.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", type=Path, default=ROOT / "models" / "svhn-numbers.npz")
-    p.add_argument("--count", type=int, default=300)
-    p.add_argument("--size", type=int, default=256)
-    p.add_argument("--seed", type=int, default=SEED,
+    p.add_argument("--count", type=whole_number(1), default=300)
+    p.add_argument("--size", type=whole_number(64), default=256)
+    p.add_argument("--seed", type=whole_number(0), default=SEED,
                    help=f"other seeds draw other scenes, to choose settings on (default {SEED})")
     p.add_argument("--data-dir")
     p.add_argument("--json", type=Path,
@@ -46,10 +46,13 @@ def main() -> int:
     p.add_argument("--no-second-look", dest="second_look", action="store_false",
                    help="stop at the chosen reading (the search before 2026-11-24's second look)")
     args = p.parse_args()
-    model, meta = load_reader(args.model)
+    model, meta = load_number_reader(args.model)
     rng = np.random.default_rng(args.seed)
-    scenes = HouseNumberGenerator(train_backgrounds(args.data_dir, rng=rng)).scenes(
-        args.count, rng, size=args.size)
+    try:
+        backgrounds = train_backgrounds(args.data_dir, rng=rng)
+    except DataError as err:
+        bench_error(str(err))
+    scenes = HouseNumberGenerator(backgrounds).scenes(args.count, rng, size=args.size)
     union = scenes.union_boxes()                                   # (N, 4) left, top, w, h
     truth = np.concatenate([union[:, :2], union[:, :2] + union[:, 2:]], axis=1)
     texts = [to_text(labels, meta["alphabet"], BLANK) for labels in scenes.labels]

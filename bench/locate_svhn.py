@@ -13,7 +13,6 @@ Grouped by the number's width as a share of the image width. Writes ``--json``
 (default docs/measurements/locate-svhn.json).
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -22,18 +21,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.measurement import save_measurement  # noqa: E402
+from bench.measurement import bench_error, load_number_reader, save_measurement  # noqa: E402
 from data.errors import DataError  # noqa: E402
 from data.paths import dataset_dir  # noqa: E402
 from data.svhn import split_names  # noqa: E402
 from data.svhn_official import annotated_photos  # noqa: E402
-from reader.evaluate import load_reader  # noqa: E402
+from reader.cli import OneLineParser  # noqa: E402
 from reader.locate import measure_search, summary_by_width, summary_line  # noqa: E402
 from reader.svhn_data import WHOLE_PNGS  # noqa: E402
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="bench/locate_svhn.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", type=Path, default=ROOT / "models" / "svhn-numbers.npz")
     p.add_argument("--split", default="test_holdout", choices=["test_holdout", "test_pool"])
     p.add_argument("--data-dir")
@@ -41,7 +40,7 @@ def main() -> int:
     p.add_argument("--no-second-look", dest="second_look", action="store_false",
                    help="stop at the chosen reading (the search before 2026-11-24's second look)")
     args = p.parse_args()
-    model, meta = load_reader(args.model)
+    model, meta = load_number_reader(args.model)
     try:
         svhn = dataset_dir("svhn", args.data_dir)
         wanted = set(split_names(args.split, args.data_dir))
@@ -60,7 +59,7 @@ def main() -> int:
                 truth.append((left, top, right, bottom))
                 texts.append("".join(str(d) for d, _ in digits))
     except DataError as err:
-        sys.exit(f"locate_svhn.py: {err}")
+        bench_error(str(err))
     truth = np.array(truth, np.float64)
     measures = measure_search(model, photos, truth, texts, meta["alphabet"], args.second_look)
     width = (truth[:, 2] - truth[:, 0]) / np.array([photo.shape[1] for photo in photos])

@@ -10,7 +10,6 @@ which is not committed: the photos' SOURCE.md allows internal evaluation
 only, not redistribution.
 """
 
-import argparse
 import csv
 import sys
 import time
@@ -19,15 +18,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.measurement import save_measurement  # noqa: E402
+from bench.measurement import bench_error, load_number_reader, save_measurement  # noqa: E402
 from data.paths import resolve_data_dir  # noqa: E402
-from reader.evaluate import load_reader  # noqa: E402
+from reader.cli import OneLineParser, UserError  # noqa: E402
 from reader.locate import draw_found, find_number  # noqa: E402
 from reader.preprocess import open_rgb  # noqa: E402
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="bench/photos.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", type=Path, default=ROOT / "models" / "svhn-numbers.npz")
     p.add_argument("--data-dir")
     p.add_argument("--out", type=Path, default=ROOT / "runs" / "photos")
@@ -36,13 +35,18 @@ def main() -> int:
                    help="stop at the chosen reading (the search before 2026-11-24's second look)")
     args = p.parse_args()
     folder = resolve_data_dir(args.data_dir) / "photos"
-    model, meta = load_reader(args.model)
+    model, meta = load_number_reader(args.model)
+    if not (folder / "labels.csv").is_file():
+        bench_error(f"{folder / 'labels.csv'}: missing (the photos and their labels go there)")
     args.out.mkdir(parents=True, exist_ok=True)
     with open(folder / "labels.csv", newline="") as f:
         labels = list(csv.DictReader(f))
     rows, start = [], time.perf_counter()
     for row in labels:
-        photo = open_rgb(folder / row["filename"])
+        try:
+            photo = open_rgb(folder / row["filename"])
+        except (UserError, KeyError) as err:
+            bench_error(f"{folder / 'labels.csv'}: {err}")
         t = time.perf_counter()
         found = find_number(model, photo, meta["alphabet"], second_look=args.second_look)
         seconds = time.perf_counter() - t

@@ -6,11 +6,14 @@ Figures are printed as measured (rounded to whole images/s and two decimals of
 ratio); nothing is typed by hand.
 """
 
-import argparse
-import json
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.measurement import read_record  # noqa: E402
+from reader.cli import OneLineParser  # noqa: E402
 
 
 def render(report: dict) -> str:
@@ -41,7 +44,7 @@ def render(report: dict) -> str:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog="bench/report.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("path", nargs="?", type=Path,
                         default=ROOT / "bench" / "out" / "speed.json")
-    print(render(json.loads(parser.parse_args().path.read_text())))
+    print(render(read_record(parser.parse_args().path)))

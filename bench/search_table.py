@@ -11,9 +11,14 @@ printed as measured (one decimal of a percentage, three of an IoU); nothing
 is typed by hand.
 """
 
-import argparse
-import json
+import sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.measurement import read_record  # noqa: E402
+from reader.cli import OneLineParser  # noqa: E402
 
 HEADER = ("| {first} | images | mean IoU of the found box | found (IoU > 0.5) | read exactly "
           "| read from the true box | among the search's readings |\n"
@@ -30,7 +35,7 @@ def row(name: str, r: dict) -> str:
 
 
 def by_width(path: Path) -> str:
-    results = json.loads(path.read_text())["results"]
+    results = read_record(path)["results"]
     return "\n".join([HEADER.format(first="number width / image width")]
                      + [row(GROUPS[k], r) for k, r in results.items()])
 
@@ -40,12 +45,12 @@ def compare(args: list[str]) -> str:
     for arg in args:
         label, _, file = arg.rpartition("=")
         path = Path(file)
-        lines.append(row(label or path.stem, json.loads(path.read_text())["results"]["all"]))
+        lines.append(row(label or path.stem, read_record(path)["results"]["all"]))
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog="bench/search_table.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="+", metavar="FILE", help="LABEL=FILE with --compare")
     parser.add_argument("--compare", action="store_true",
                         help="one row per file, the figures over all images")

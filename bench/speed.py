@@ -21,7 +21,6 @@ the first run wrote.
 PyTorch is a benchmark-only dependency: pip install torch==2.13.0.
 """
 
-import argparse
 import datetime
 import json
 import os
@@ -47,6 +46,7 @@ from bench.models import (  # noqa: E402
     svhn_cnn,
     torch_model,
 )
+from reader.cli import OneLineParser, whole_number  # noqa: E402
 
 # (name, builder, images per example, input shape of one example, classes, batch sizes)
 # An MNIST strip is five 28 x 28 tiles through one shared tower: a batch of B
@@ -196,8 +196,8 @@ def machine() -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=2)
+    parser = OneLineParser(prog="bench/speed.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=whole_number(1), default=2)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps", type=int, default=10, help="steps timed per round")
     parser.add_argument("--quick", action="store_true", help="3 rounds of 3 steps")

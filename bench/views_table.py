@@ -10,10 +10,14 @@ one markdown row per file and test set, figures as measured (two decimals of a
 percentage); nothing is typed by hand.
 """
 
-import argparse
-import json
 import sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.measurement import read_record  # noqa: E402
+from reader.cli import OneLineParser  # noqa: E402
 
 
 def pct(share: float) -> str:
@@ -22,7 +26,7 @@ def pct(share: float) -> str:
 
 def rows(path: Path, label: str = "") -> list[str]:
     """Markdown rows for one measurement file: model, split, set, one view -> views."""
-    record = json.loads(path.read_text())
+    record = read_record(path)
     model = label or f"`{record['model']}`"
     views, one = record["views"], record["one_view"]
     lines = []
@@ -55,6 +59,6 @@ def main(paths: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog="bench/views_table.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="+", metavar="[LABEL=]FILE")
     sys.exit(main(parser.parse_args().files))
