@@ -23,7 +23,6 @@ A file that cannot be read gets one line on stderr and makes the exit status
 2; the other images are still read.
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -31,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import nn
-from reader.cli import OneLineParser, UserError, fail
+from reader.cli import OneLineParser, UserError, fail, probability
 from reader.decode import to_text
 from reader.evaluate import load_reader, read_strips
 from reader.models import softmax
@@ -43,17 +42,6 @@ DEFAULT_MODEL = MODELS / "svhn-numbers.npz"
 
 
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")     # --boxes names a file, not a folder
-
-
-def probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or not 0.0 <= value <= 1.0:
-        # ArgumentTypeError: argparse prints this message (for ValueError it prints its own)
-        raise argparse.ArgumentTypeError(f"must be a probability between 0 and 1, got {text!r}")
-    return value
 
 
 def parse_args(argv: list[str]):

@@ -74,6 +74,18 @@ def output_file(text: str) -> Path:
     return path
 
 
+def probability(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0.0 <= value <= 1.0:
+        # ArgumentTypeError: argparse prints this message (for ValueError it prints its own)
+        raise argparse.ArgumentTypeError(f"must be a probability between 0 and 1, got {text!r}")
+    return value
+
+
 def learning_rate(text: str) -> float:
     """An argparse type: a learning rate, > 0 and at most 1 (Adam's steps are about
     this size in every weight; larger ones only diverge)."""

@@ -42,7 +42,7 @@ from data import DataError
 from data.housenumbers import HouseNumberGenerator, touching, train_backgrounds
 from data.strips import BLANK
 from nn.serialize import atomic_savez
-from reader.cli import OneLineParser, fail, output_file, positive_float, whole_number
+from reader.cli import OneLineParser, fail, output_file, probability, whole_number
 from reader.evaluate import load_reader
 from reader.locate import find_number
 from reader.photo_crops import pad_photo
@@ -138,8 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="synthetic scenes to search as well (default 1000)")
     p.add_argument("--scene-size", type=whole_number(64), default=256,
                    help="their side in pixels (default 256)")
-    p.add_argument("--min-confidence", type=lambda text: positive_float(text, maximum=1.0),
-                   default=MIN_CONFIDENCE,
+    p.add_argument("--min-confidence", type=probability, default=MIN_CONFIDENCE,
                    help=f"keep views read at least this surely (default {MIN_CONFIDENCE})")
     p.add_argument("--per-image", type=whole_number(1), default=PER_IMAGE,
                    help=f"at most this many views of each kind per image (default {PER_IMAGE})")
