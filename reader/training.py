@@ -50,7 +50,7 @@ class Config:
     task: str = "mnist-strips"
     layout: str = "mixed"
     model: str = "strip"
-    epochs: int = 14
+    epochs: int = 16
     steps_per_epoch: int = 500
     batch_size: int = 64
     lr: float = 2e-3
