@@ -6,8 +6,9 @@ kernel releases the GIL (``nogil``) and works on whatever slice of the batch
 it is given: nn's worker threads run it on one slice each (nn/parallel.py), so
 writes never collide and no thread pool but nn's own is ever started.
 
-``cache=True`` stores the compiled machine code next to this file, so only the
-very first import on a machine pays the compile time (see docs/results.md).
+Numba compiles each kernel on its first call (once per argument types);
+``cache=True`` stores the machine code next to this file, so only the first
+process on a machine pays the compile time (see docs/results.md).
 
 Shapes: N batch, C channels, H x W input, Ho x Wo output, P = Ho * Wo,
 kh x kw kernel, s stride, (pt, pl) zero padding at the top and left. Padding at

@@ -6,12 +6,14 @@ A layer is a function y = f(x; θ) that can also run backwards:
     dx = layer.backward(dy)                 # dy = ∂L/∂y  →  dx = ∂L/∂x, and fills layer.grads
 
 ``layer.params`` and ``layer.grads`` are dicts with the same keys and shapes:
-``grads[k]`` holds ∂L/∂params[k] after ``backward``. Both are updated in place,
-never rebound, so an optimizer may keep references to them. Non-trainable
+``grads[k]`` holds ∂L/∂params[k] after ``backward``. Their arrays are updated
+in place; only ``astype`` replaces them (the optimizers look them up by layer
+and key at every step, so they follow). Non-trainable
 state that must be saved with the model (BatchNorm's running averages) lives in
 ``layer.buffers``.
 
-A layer computes in the dtype of its parameters; inputs are cast to it.
+A layer with parameters computes in their dtype and casts its input to it;
+a layer without (ReLU, pooling, dropout, Flatten) keeps its input's dtype.
 """
 
 from collections.abc import Iterator

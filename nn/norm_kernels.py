@@ -6,17 +6,20 @@ through memory for two or three that are needed. These kernels make the
 necessary trips only: forward, one read for μ, one for σ², and one read with
 one write (two when x̂ is kept for the backward pass); backward, one read for
 Σ dy and Σ dy·x̂ and one read and write for ∂L/∂x. On the strip reader's first
-batch norm (64 x 32 x 14 x 70) that is 4 ms → about 1 ms each way.
+batch norm (64 x 32 x 14 x 70) that took it from 4.41 to 1.57 ms forward and
+from 4.08 to 1.21 ms backward (docs/measurements/layer-profile-readers-before-
+kernels-2026-11-24.txt against layer-profile-2026-11-24.txt).
 
-The input is seen as (N, C, P): P = H·W for BatchNorm2D, P = 1 for
-BatchNorm1D. Each call handles the channels c0 ≤ c < c1 of the whole batch, so
-nn's workers (nn/parallel.py) each take a block of channels and never write to
-the same place.
+They serve BatchNorm2D only (BatchNorm1D's arrays are small; it stays NumPy).
+The input is seen as (N, C, P), P = H·W. Each call handles the channels
+c0 ≤ c < c1 of the whole batch, so nn's workers (nn/parallel.py) each take a
+block of channels and never write to the same place.
 
 Sums are accumulated in float64 whatever the input's type. The kernels that
 sum allow the compiler one fast-math licence, re-association (``reassoc``),
 so that it adds the terms of a sum in vector lanes; the order is fixed by the
-code, not by thread timing, so results repeat bit for bit. ``normalize`` has no
+compiled code, not by thread timing, so results repeat bit for bit on the same
+machine (another CPU may use vector lanes of another width). ``normalize`` has no
 sums and gets no licence: re-associated, γ·((x - μ)·inv_std) became
 (γ·inv_std)·(x - μ), one rounding different from the formula, and the
 shipped models' outputs moved in the last bits.
@@ -109,5 +112,5 @@ def normalize_backward(dy, x_hat, scale, c0, c1, training, dx, dgamma, dbeta):
 
 
 def as_channels(a: np.ndarray) -> np.ndarray:
-    """(N, C) or (N, C, H, W) → the (N, C, P) view the kernels take."""
+    """(N, C, H, W) → the (N, C, P = H·W) view the kernels take."""
     return a.reshape(a.shape[0], a.shape[1], -1)

@@ -10,15 +10,18 @@ serial:
   worker unfolds, multiplies (single-threaded BLAS) and folds back its own
   slice, start to end, with no synchronisation in between;
 * large matrix products (``matmul``) split their rows across the workers;
-* pooling and ReLU split the batch the same way (``over_batch``), or run on
-  the calling thread when the job is too small to be worth handing out.
+* pooling splits the batch the same way and ReLU its flat array, or they run
+  on the calling thread when the job is too small to be worth handing out;
+* batch norm splits the channels: one worker computes a channel's sums whole.
 
 Work is divided in a fixed way, and partial sums are added in a fixed order,
 so results do not depend on thread timing: a resumed training run repeats an
-uninterrupted one bit for bit.
+uninterrupted one bit for bit on the same machine with the same number of
+workers (another number groups the sums differently).
 
 Importing nn limits BLAS to one thread for the whole process (threadpoolctl);
-``set_num_threads`` sets the number of workers (default: the number of cores).
+``set_num_threads`` or ``NN_NUM_THREADS`` sets the number of workers (default:
+``os.cpu_count()``, the logical CPUs, which ignores container CPU limits).
 """
 
 import os

@@ -1,9 +1,11 @@
 """Learning-rate schedules: callables from the step number (0, 1, 2, …) to a rate.
 
-* ``ExponentialDecay``: lr = lr0 · rate^(step / decay_steps), with the exponent
-  rounded down when ``staircase`` (the reference notebook: 0.01 · 0.95^(step // 500)).
-* ``StepDecay``:        lr = lr0 · gamma^(step // step_size).
-* ``WarmupCosine``:     linear from 0 to ``peak`` over ``warmup_steps``, then
+* ``ExponentialDecay``: lr = initial · decay_rate^(step / decay_steps), with the
+  exponent rounded down when ``staircase`` (the reference notebook:
+  0.01 · 0.95^(step // 500)).
+* ``StepDecay``:        lr = initial · gamma^(step // step_size).
+* ``WarmupCosine``:     peak · (step + 1) / warmup_steps while step < warmup_steps
+  (linear up to ``peak``; the first step already moves), then
   lr = final + (peak - final) · (1 + cos(π t)) / 2 with t the fraction of the
   remaining steps done; ``final`` after ``total_steps``.
 """

@@ -107,7 +107,8 @@ def save(model: Model, path: str | os.PathLike, metadata: dict | None = None,
 
     ``half=True`` stores the floating-point arrays as float16, which halves
     the file of a model that ships; ``load`` copies them back into the
-    model's own dtype (float32), so it computes as before, with weights
+    dtype the model was saved with (float32 for a trained one), so it computes
+    as before, with weights
     rounded to 11 significant bits.
     """
     if metadata is not None:
