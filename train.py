@@ -145,8 +145,13 @@ def config_from(args) -> Config:
 
 def run_dir_for(args, cfg: Config) -> Path:
     if args.resume is not None:
+        if not args.resume.is_dir():
+            fail(PROG, f"--resume {args.resume}: no such folder")
         if not (args.resume / "checkpoint.npz").is_file():
             fail(PROG, f"--resume {args.resume}: no checkpoint.npz in that folder")
+        if (args.resume / "metrics.json").is_file():
+            fail(PROG, f"--resume {args.resume}: that run is finished (its metrics.json is "
+                       "written); start a longer one from it with --init")
         return args.resume
     if args.out is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -179,14 +184,17 @@ def main(argv: list[str] | None = None) -> int:
         fail(PROG, f"{err.filename or run_dir}: {err.strerror or err}")
     except FloatingPointError as err:                       # the loss diverged
         fail(PROG, f"--lr {cfg.lr}: {err}")
-    except KeyboardInterrupt:
-        sys.stderr.write(f"\n{PROG}: interrupted; continue with: python {PROG} "
-                         f"--resume {run_dir}\n")
+    except KeyboardInterrupt:                 # a second Ctrl-C, or one outside the steps
+        if (run_dir / "checkpoint.npz").is_file():
+            sys.stderr.write(f"\n{PROG}: interrupted; continue from the last checkpoint with: "
+                             f"python {PROG} --resume {run_dir}\n")
+        else:
+            sys.stderr.write(f"\n{PROG}: interrupted before the first checkpoint\n")
         return 130
-    if result.get("status") == "stopped":
-        print(f"stopped at epoch {result['epoch']} step {result['step']}; "
+    if result.get("status") in ("stopped", "interrupted"):
+        print(f"{result['status']} at epoch {result['epoch']} step {result['step']}; "
               f"continue with: python {PROG} --resume {run_dir}")
-        return 0
+        return 130 if result["status"] == "interrupted" else 0
     for line in result["summary"]:
         print(line)
     print(f"run folder: {run_dir}")

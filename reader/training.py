@@ -18,12 +18,15 @@ also fixes the learning-rate schedule), the next (epoch, step), and the
 per-step loss history. So the (epoch, step) pair *is* the random state, and a
 run killed at any point and resumed from its last checkpoint computes the
 same numbers as one that never stopped; at most ``checkpoint_every`` steps are
-done twice.
+done twice. Ctrl-C loses nothing: the first one lets the step in progress
+finish and writes a checkpoint before stopping (``GentleInterrupt``).
 """
 
 import dataclasses
 import json
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,9 +203,40 @@ def load_checkpoint(path: Path) -> tuple[nn.Model, dict, State, Config]:
     return model, arrays, state, cfg
 
 
+class GentleInterrupt:
+    """While training, a first Ctrl-C (SIGINT) only asks the loop to stop: it
+    finishes the step it is in, writes a checkpoint and returns, so an
+    interrupted run resumes where it stopped. A second Ctrl-C stops at once
+    (KeyboardInterrupt), losing the steps since the last checkpoint.
+
+    Signal handlers belong to the main thread; elsewhere this does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        sys.stderr.write("\ninterrupted: finishing this step to write a checkpoint "
+                         "(Ctrl-C again to stop at once)\n")
+
+    def __enter__(self) -> "GentleInterrupt":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
 def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool = False,
           stop_after: int | None = None, command: str = "") -> dict[str, Any]:
-    """Train (or resume) the run in ``run_dir``; return its metrics (or a 'stopped' status).
+    """Train (or resume) the run in ``run_dir``; return its metrics, or a status
+    ('stopped' or 'interrupted', with the epoch and step) when it paused with a checkpoint.
 
     ``stop_after`` ends this session after that many steps, with a checkpoint:
     for splitting a long run, and for testing that resuming is exact.
@@ -211,6 +245,9 @@ def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool 
     if resume:
         model, arrays, state, cfg = load_checkpoint(checkpoint)
     job = make_job(cfg, data_dir)                                      # DataError if missing
+    if not resume:
+        model = job.build_model()
+        new_arrays = start_from(model, cfg.init, cfg) if cfg.init else []  # ModelFileError
     run_dir.mkdir(parents=True, exist_ok=True)         # only now: a failed start leaves nothing
     log = Log(run_dir / "train.log", echo=sys.stderr)
     if resume:
@@ -219,8 +256,6 @@ def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool 
         metadata = model.metadata
         log(f"resumed at epoch {state.epoch} step {state.step}: {command}")
     else:
-        model = job.build_model()
-        new_arrays = start_from(model, cfg.init, cfg) if cfg.init else []
         optimizer = make_optimizer(model, cfg)
         state = State()
         metadata = job.metadata(dataclasses.asdict(cfg), command)
@@ -230,10 +265,29 @@ def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool 
         if new_arrays:
             log(f"started from {cfg.init}; new, not in that file: {', '.join(new_arrays)}")
 
+    with GentleInterrupt() as interrupt:
+        paused = _steps(job, model, optimizer, cfg, state, checkpoint, metadata, log,
+                        interrupt, stop_after)
+    if paused is not None:
+        return paused
+    return finish(job, model, cfg, state, run_dir, metadata, log)
+
+
+def _steps(job: Job, model: nn.Model, optimizer: nn.Optimizer, cfg: Config, state: State,
+           checkpoint: Path, metadata: dict, log: Log, interrupt: GentleInterrupt,
+           stop_after: int | None) -> dict[str, Any] | None:
+    """The epochs of training from ``state`` on, validating and checkpointing as
+    they go; None when training is done, a status when it paused (``train``)."""
     dropouts = dropout_layers(model)
     bar = ProgressBar(cfg.total_steps, cfg.batch_size)
     steps_this_session = 0
     session_start, seconds_at_start = time.perf_counter(), state.seconds
+
+    def pause(status: str, why: str) -> dict[str, Any]:
+        save_checkpoint(checkpoint, model, optimizer, state, metadata)
+        bar.pause()
+        log(f"{why} at epoch {state.epoch} step {state.step}; checkpoint written")
+        return {"status": status, "epoch": state.epoch, "step": state.step}
 
     while state.epoch < cfg.epochs:
         for step in range(state.step, cfg.steps_per_epoch):
@@ -251,14 +305,12 @@ def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool 
             bar.update(state.done(cfg), state.epoch, cfg.epochs, state.step,
                        cfg.steps_per_epoch, float(np.mean(state.losses[-50:])),
                        float(np.mean(state.accuracies[-50:])))
-            stopping = stop_after is not None and steps_this_session >= stop_after
-            if state.step % cfg.checkpoint_every == 0 or stopping:
+            if interrupt.requested:
+                return pause("interrupted", "interrupted")
+            if stop_after is not None and steps_this_session >= stop_after:
+                return pause("stopped", f"stopped after {steps_this_session} steps")
+            if state.step % cfg.checkpoint_every == 0:
                 save_checkpoint(checkpoint, model, optimizer, state, metadata)
-            if stopping:
-                bar.pause()
-                log(f"stopped after {steps_this_session} steps at epoch {state.epoch} "
-                    f"step {state.step}")
-                return {"status": "stopped", "epoch": state.epoch, "step": state.step}
         bar.pause()
         val = job.validate(model)
         state.validation.append({"epoch": state.epoch + 1, "step": state.done(cfg), **val})
@@ -268,9 +320,10 @@ def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool 
             + f"  ({format_duration(state.seconds)} so far)")
         state.epoch, state.step = state.epoch + 1, 0
         state.seconds = seconds_at_start + time.perf_counter() - session_start
+        if interrupt.requested:                             # pressed during validation
+            return pause("interrupted", "interrupted")
         save_checkpoint(checkpoint, model, optimizer, state, metadata)
-
-    return finish(job, model, cfg, state, run_dir, metadata, log)
+    return None
 
 
 def finish(job: Job, model: nn.Model, cfg: Config, state: State, run_dir: Path, metadata: dict,

@@ -158,6 +158,49 @@ def test_corrupt_data_names_the_file(capsys, tmp_path):
 def test_resume_without_a_checkpoint(capsys, tmp_path):
     status, err = call(capsys, "--resume", str(tmp_path))
     assert status == 2 and "no checkpoint.npz" in err
+    status, err = call(capsys, "--resume", str(tmp_path / "nope"))
+    assert status == 2 and "nope: no such folder" in err
+
+
+def test_resume_of_a_finished_run_says_so(capsys, whole_run):
+    out, _ = whole_run
+    status, err = call(capsys, "--resume", str(out))
+    assert status == 2 and "that run is finished" in err and "--init" in err
+
+
+def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_loses_nothing(
+        whole_run, tiny_data, tmp_path, capsys, monkeypatch):
+    """SIGINT in the middle of a step (here sent by the step itself): the step ends,
+    a checkpoint is written although --checkpoint-every is far away, the exit
+    status is 130, and resuming gives the uninterrupted run's weights."""
+    import reader.training
+
+    whole, _ = whole_run
+    make_job = reader.training.make_job
+
+    def job_that_gets_ctrl_c(cfg, data_dir):
+        job = make_job(cfg, data_dir)
+        step = job.train_step
+
+        def train_step(model, optimizer, epoch, i):
+            if (epoch, i) == (0, 2):
+                os.kill(os.getpid(), signal.SIGINT)
+            return step(model, optimizer, epoch, i)
+        job.train_step = train_step
+        return job
+
+    monkeypatch.setattr(reader.training, "make_job", job_that_gets_ctrl_c)
+    out = tmp_path / "ctrl-c"
+    status = train.main([*TINY, "--data-dir", str(tiny_data), "--out", str(out),
+                         "--checkpoint-every", "1000"])
+    captured = capsys.readouterr()
+    assert status == 130 and f"--resume {out}" in captured.out
+    assert "interrupted at epoch 0 step 3; checkpoint written" in (out / "train.log").read_text()
+    assert not (out / "model.npz").exists()
+    monkeypatch.undo()
+    result = run_cli("train.py", "--resume", str(out), "--data-dir", str(tiny_data))
+    assert result.returncode == 0, result.stderr
+    assert same_weights(whole / "model.npz", out / "model.npz")
 
 
 def test_resume_with_a_damaged_checkpoint(capsys, tmp_path, tiny_data):
@@ -230,6 +273,7 @@ def test_init_refuses_a_model_of_another_kind_or_a_damaged_file(capsys, whole_ru
     status, err = call(capsys, *TINY, "--data-dir", str(tiny_data), "--out", str(tmp_path / "b"),
                        "--init", str(damaged))
     assert status == 2 and "damaged.npz" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()   # nothing left
 
 
 def test_distort_is_a_setting_of_the_run(tiny_data, tmp_path):
