@@ -9,6 +9,7 @@ file or option and says what is wrong, and exit status 2, never a traceback:
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -67,7 +68,7 @@ def output_file(text: str) -> Path:
     """An argparse type: a file to write, checked before any work is done: its
     folder must exist, and it must not be a folder itself."""
     path = Path(text)
-    if path.is_dir():
+    if path.is_dir() or text.endswith(("/", os.sep)):
         raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
     if not path.parent.is_dir():
         raise argparse.ArgumentTypeError(f"{text}: there is no folder {path.parent}")

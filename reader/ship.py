@@ -4,12 +4,15 @@
 
 Half-precision storage halves the file (a 2.3-million-parameter reader: 9 MB
 -> 4.6 MB); the loaded model computes in float32 as before. The command
-checks what the rounding costs: it reads the validation images of the
-model's task with the original and the shipped file and prints how many
-readings agree.
+checks what the rounding costs before it writes: it reads the validation
+images of the model's task with the original and with the float16 copy, and
+writes the copy only if every reading is the same (``--allow-changes``
+writes it anyway, saying how many changed).
 """
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -48,21 +51,40 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("model", type=Path, help="a run's model.npz")
     p.add_argument("out", type=output_file, help="where to write the shipped file")
     p.add_argument("--data-dir")
+    p.add_argument("--allow-changes", action="store_true",
+                   help="write the float16 file even if some validation readings change")
     args = p.parse_args(argv)
+    if args.out.exists() and args.out.resolve() == args.model.resolve():
+        fail(PROG, f"{args.out}: is the model file itself; write the shipped copy elsewhere")
+    # The float16 copy is written next to OUT under a temporary name, read back and
+    # compared; only then does it take OUT's name (or is removed).
+    try:
+        fd, name = tempfile.mkstemp(suffix=".npz", prefix=".ship-", dir=args.out.parent)
+    except OSError as err:
+        fail(PROG, f"{args.out}: cannot write there ({err.strerror or err})")
+    os.close(fd)
+    candidate = Path(name)
     try:
         model, meta = load_reader(args.model)
-        nn.save(model, args.out, model.metadata, half=True)
-        shipped, _ = load_reader(args.out)
+        nn.save(model, candidate, model.metadata, half=True)
+        shipped, _ = load_reader(candidate)
         before = validation_readings(model, meta, args.data_dir)
         after = validation_readings(shipped, meta, args.data_dir)
+        same = int(np.all(before == after, axis=1).sum())
+        if same < len(before) and not args.allow_changes:
+            fail(PROG, f"{args.model}: {len(before) - same} of {len(before)} validation "
+                       f"readings change in float16, so {args.out} was not written "
+                       "(--allow-changes writes it anyway)")
+        size = candidate.stat().st_size
+        os.replace(candidate, args.out)
     except (nn.ModelFileError, DataError) as err:
         fail(PROG, str(err))
     except (OSError, ValueError) as err:             # cannot write there; weights past float16
         fail(PROG, f"{args.out}: {err}")
-    same = int(np.all(before == after, axis=1).sum())
-    print(f"{args.out}: {args.out.stat().st_size / 1e6:.1f} MB (was "
-          f"{args.model.stat().st_size / 1e6:.1f} MB); {same} of {len(before)} validation "
-          f"readings unchanged")
+    finally:
+        candidate.unlink(missing_ok=True)
+    print(f"{args.out}: {size / 1e6:.1f} MB (was {args.model.stat().st_size / 1e6:.1f} MB); "
+          f"{same} of {len(before)} validation readings unchanged")
     return 0
 
 
