@@ -11,8 +11,10 @@ and every digit). ``--json`` prints a JSON list of {"path", "number",
 
 The default model, models/svhn-numbers.npz, reads house numbers in colour
 photos of any size: it searches the photo for the number, crops it as its
-training crops were made and reads it (reader/locate.py); ``--boxes`` saves
-each photo with the box it found and the reading drawn on it. A strip model
+training crops were made and reads it (reader/locate.py); ``--boxes OUT`` saves
+each photo with the box it found and the reading drawn on it, as OUT itself
+when OUT is one .png or .jpg file, else as OUT/NAME.boxes.png for the image
+NAME.jpg (NAME-2.boxes.png for a second image called NAME). A strip model
 (models/mnist-strips.npz) reads 28 x 140 white-on-black strips and converts
 other images to that (reader/preprocess.py). The model file's metadata says
 which kind it is and what input it takes.
@@ -58,20 +60,26 @@ def parse_args(argv: list[str]):
     return p.parse_args(argv)
 
 
-def box_path(out: Path, image: str) -> Path:
+def box_path(out: Path, image: str, used: set[Path]) -> Path:
     """Where --boxes OUT puts the picture of ``image``: OUT itself if it names a
-    picture file, else a file in the folder OUT."""
+    picture file, else a file in the folder OUT named after the image and not in
+    ``used`` (two images a/door.jpg and b/door.jpg: door.boxes.png, door-2.boxes.png)."""
     if out.suffix.lower() in PICTURE_SUFFIXES:
         return out
-    return out / f"{Path(image).stem}.boxes.png"
+    stem = Path(image).stem
+    target, k = out / f"{stem}.boxes.png", 2
+    while target in used:
+        target, k = out / f"{stem}-{k}.boxes.png", k + 1
+    used.add(target)
+    return target
 
 
-def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | None
-                ) -> tuple[list[dict], bool]:
+def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | None,
+                min_confidence: float = 0.0) -> tuple[list[dict], bool]:
     """House-number and digit models: read each colour photo on its own."""
     from reader.locate import draw_found, find_number
     from reader.svhn_models import to_input
-    results, failed = [], False
+    results, failed, used = [], False, set()
     for path in paths:
         try:
             photo = open_rgb(path)
@@ -91,10 +99,11 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
                   "confidence": round(found.confidence, 6),
                   "box": [round(v, 1) for v in found.box]}
         if boxes is not None:
-            target = box_path(boxes, path)
+            target = box_path(boxes, path, used)
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                draw_found(photo, found, target)
+                draw_found(photo, found, target,
+                           withheld=found.confidence < min_confidence)
             except OSError as err:
                 fail(PROG, f"--boxes {target}: cannot write ({err.strerror or err})")
             result["boxes_image"] = str(target)
@@ -135,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                 and len(args.images) > 1:
             fail(PROG, f"--boxes {args.boxes}: one picture file holds one image's boxes; "
                        f"give a folder for {len(args.images)} images")
-        results, failed = read_photos(model, meta, args.images, args.boxes)
+        results, failed = read_photos(model, meta, args.images, args.boxes,
+                                      args.min_confidence)
     else:
         if args.boxes is not None:
             fail(PROG, f"--boxes: {args.model} is a strip reader, which does not locate numbers")

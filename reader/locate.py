@@ -237,14 +237,15 @@ def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789"
                  tuple(candidates))
 
 
-def draw_found(photo: np.ndarray, found: Found, path) -> None:
-    """Save the photo with the found box and the reading drawn on it."""
+def draw_found(photo: np.ndarray, found: Found, path, withheld: bool = False) -> None:
+    """Save the photo with the found box and the reading drawn on it (a reading
+    ``withheld`` for too little confidence is drawn after a '?')."""
     from PIL import ImageDraw
     image = Image.fromarray(photo)
     draw = ImageDraw.Draw(image)
     line = max(2, round(max(photo.shape[:2]) / 300))
     draw.rectangle(found.box, outline=(255, 40, 40), width=line)
-    text = f"{found.number} ({found.confidence:.2f})"
+    text = f"{'? ' if withheld else ''}{found.number} ({found.confidence:.2f})"
     size = max(12, round(max(photo.shape[:2]) / 25))
     try:
         from matplotlib import font_manager

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from reader_fixtures import assert_one_line_error, run_cli
 from svhn_fixtures import write_tiny_svhn
 
@@ -225,6 +225,29 @@ def test_predict_with_a_house_number_model(tmp_path, capsys):
                            str(photo)])
     result = json.loads(capsys.readouterr().out)[0]
     assert status == 0 and result["number"] is None and "withheld" in result
+
+
+def test_predict_boxes_folder_keeps_images_of_the_same_name_apart(tmp_path, capsys,
+                                                                  monkeypatch):
+    model = save_untrained_number_reader(tmp_path / "svhn.npz")
+    photos = []
+    for seed, folder in enumerate(["a", "b"]):
+        (tmp_path / folder).mkdir()
+        photos.append(tmp_path / folder / "door.png")
+        Image.fromarray(np.random.default_rng(seed).integers(0, 256, (80, 120, 3), np.uint8)
+                        ).save(photos[-1])
+    texts = []
+    draw_text = ImageDraw.ImageDraw.text
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text",
+                        lambda self, xy, text, **kw: texts.append(text) or draw_text(
+                            self, xy, text, **kw))
+    status = predict.main(["--model", str(model), "--json", "--min-confidence", "1",
+                           "--boxes", str(tmp_path / "found"), *map(str, photos)])
+    results = json.loads(capsys.readouterr().out)
+    drawn = [tmp_path / "found" / "door.boxes.png", tmp_path / "found" / "door-2.boxes.png"]
+    assert status == 0 and all(path.is_file() for path in drawn)
+    assert [r["boxes_image"] for r in results] == [str(path) for path in drawn]
+    assert len(texts) == 2 and all(t.startswith("? ") for t in texts)   # withheld: drawn with ?
 
 
 def test_predict_bad_min_confidence_and_not_an_image(tmp_path):
