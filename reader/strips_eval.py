@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     for layout, (strips, labels) in test_sets.items():
         views[layout], one_view[layout], _ = evaluate_views_and_one(model, meta["kind"], strips,
                                                                     labels, blank)
+    print(f"{args.model}: {split} strips, {args.count:,} per layout (seed {seed})")
     for line in strip_summary_lines(views, one_view):
         print(line)
     if args.json:

@@ -330,6 +330,8 @@ def finish(job: Job, model: nn.Model, cfg: Config, state: State, run_dir: Path, 
            log: Log) -> dict[str, Any]:
     """Save model.npz, measure on the test set, write metrics.json and the pictures."""
     nn.save(model, run_dir / "model.npz", metadata)
+    log(f"trained in {format_duration(state.seconds)}; measuring on the test sets "
+        "(the whole SVHN test sets take a few minutes)")
     start = time.perf_counter()
     results, lines = job.test(model, run_dir)
     eval_seconds = time.perf_counter() - start

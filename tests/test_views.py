@@ -108,12 +108,13 @@ def test_strips_eval_prints_both_readings_and_refuses_bad_input(tmp_path):
     result = run_cli("-m", "reader.strips_eval", str(model), "--data-dir", str(data),
                      "--count", "30", "--json", str(out))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("one view") == 2
+    assert result.stdout.count("one view") == 2 and "test strips, 30 per layout" in result.stdout
     saved = json.loads(out.read_text())
     assert saved["views"]["free"]["count"] == 30 and len(saved["shifts"]) == len(STRIP_SHIFTS)
     assert set(saved["one_view"]) == {"canonical", "free"} and saved["split"] == "test"
-    assert run_cli("-m", "reader.strips_eval", str(model), "--data-dir", str(data), "--count",
-                   "30", "--validation", "--json", str(out)).returncode == 0
+    validation = run_cli("-m", "reader.strips_eval", str(model), "--data-dir", str(data),
+                         "--count", "30", "--validation", "--json", str(out))
+    assert validation.returncode == 0 and "validation strips, 30 per layout" in validation.stdout
     assert json.loads(out.read_text())["split"] == "validation"
     assert_one_line_error(run_cli("-m", "reader.strips_eval", str(tmp_path / "none.npz")),
                           "none.npz")
