@@ -36,7 +36,7 @@ ALL_TASKS = [*TASKS, *SVHN_TASKS]
 # options that fix a run's numbers; with --resume they come from the checkpoint
 RUN_OPTIONS = ("task", "layout", "model", "epochs", "steps_per_epoch", "batch_size", "lr",
                "seed", "checkpoint_every", "validation_count", "test_count", "protocol",
-               "synthetic", "init", "distort", "second_conv", "hidden",
+               "synthetic", "test_limit", "init", "distort", "second_conv", "hidden",
                "negatives", "hard_negatives")
 
 
@@ -45,7 +45,7 @@ RUN_OPTIONS = ("task", "layout", "model", "epochs", "steps_per_epoch", "batch_si
 MAX_BATCH, MAX_EVALUATION, MAX_SYNTHETIC, MAX_HIDDEN = 4096, 100_000, 200_000, 8192
 STRIP_ONLY = ("layout", "distort", "second_conv", "hidden",       # options of the strip tasks
               "validation_count", "test_count")
-SVHN_ONLY = ("protocol", "synthetic")                             # options of the SVHN tasks
+SVHN_ONLY = ("protocol", "synthetic", "test_limit")               # options of the SVHN tasks
 
 
 def share(text: str) -> float:
@@ -88,6 +88,9 @@ def parse_args(argv: list[str]):
     p.add_argument("--synthetic", type=whole_number(0, MAX_SYNTHETIC),
                    help="SVHN: synthetic training images to make (0 = real images only); "
                         "default 30000")
+    p.add_argument("--test-limit", type=whole_number(1), metavar="N",
+                   help="SVHN: read only the first N images of each test set, for a quick "
+                        "try (the whole sets take minutes); default: all")
     p.add_argument("--distort", action="store_true", default=None,
                    help="strips: warp every training character by a small random affine map")
     p.add_argument("--second-conv", action=argparse.BooleanOptionalAction, default=None,

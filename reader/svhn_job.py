@@ -249,6 +249,8 @@ class NumberJob:
     def test(self, model: nn.Model, run_dir: Path) -> tuple[dict[str, Any], list[str]]:
         results, centre, shown = {}, {}, []
         for name, numbers in self.splits.tests.items():
+            if self.cfg.test_limit:
+                numbers = numbers.subset(np.arange(min(self.cfg.test_limit, len(numbers))))
             results[name], centre[name], readings, images = measure_numbers_and_centre(
                 model, numbers)
             shown.append((name, images, numbers.labels, readings))
@@ -285,6 +287,9 @@ class DigitJob:
         self.batches = DigitBatches(digits, labels, cfg.batch_size, cfg.seed)
         self.validation = digit_crops(splits.validation)
         self.tests = {name: digit_crops(numbers) for name, numbers in splits.tests.items()}
+        if cfg.test_limit:
+            self.tests = {name: (digits[:cfg.test_limit], labels[:cfg.test_limit])
+                          for name, (digits, labels) in self.tests.items()}
 
     def build_model(self) -> nn.Model:
         return build_digit_classifier(self.cfg.seed)

@@ -64,6 +64,7 @@ class Config:
     test_count: int = 10_000           # strips per layout, measured at the end
     protocol: str = "pooled"           # SVHN: which real images train and test (reader.svhn_data)
     synthetic: int = 0                 # SVHN: synthetic images made for training
+    test_limit: int = 0                # SVHN: only the first N images of each test set (0: all)
     init: str = ""                     # model file whose weights the run starts from
     distort: bool = False              # strips: warp every training character (data.strips)
     second_conv: bool = True           # strips: one more convolution in the strip model's trunk

@@ -304,3 +304,19 @@ def test_train_svhn_digits_on_tiny_data(tiny_svhn, tmp_path):
     assert metrics["protocol"] == "literature"
     assert metrics["test"]["test"]["count"] == int(crops.lengths().sum())
     assert 0 <= metrics["test"]["test"]["accuracy"] <= 1
+
+
+def test_test_limit_reads_only_the_first_images_of_each_test_set(tiny_svhn, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.setattr("reader.svhn_job.build_number_reader",
+                        lambda seed, **kw: build_number_reader(seed, width=8, hidden=32, **kw))
+    common = ["--synthetic", "0", "--epochs", "1", "--steps-per-epoch", "1", "--batch-size",
+              "8", "--data-dir", str(tiny_svhn), "--test-limit", "3"]
+    assert train.main(["--task", "svhn-numbers", *common, "--out", str(tmp_path / "n")]) == 0
+    assert train.main(["--task", "svhn-digits", *common, "--out", str(tmp_path / "d")]) == 0
+    numbers = json.loads((tmp_path / "n" / "metrics.json").read_text())
+    digits = json.loads((tmp_path / "d" / "metrics.json").read_text())
+    assert {m["count"] for m in numbers["test"].values()} == {3}
+    assert {m["count"] for m in digits["test"].values()} == {3}
+    assert_one_line_error(run_cli("train.py", "--test-limit", "3"),
+                          "--test-limit: task mnist-strips has no such setting")
