@@ -132,6 +132,8 @@ def save(model: Model, path: str | os.PathLike, metadata: dict | None = None,
 
 def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """All arrays of an .npz file; any failure becomes a ModelFileError naming the file."""
+    if Path(path).is_dir():
+        raise ModelFileError(f"{path}: is a folder, not a model file")
     if Path(path).is_file() and not zipfile.is_zipfile(path):
         # np.load would try to read it as a pickle and blame allow_pickle.
         raise ModelFileError(f"{path}: not a model file (not an .npz archive)")

@@ -7,6 +7,7 @@ file is loaded to read with: the model file says what input it expects.
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -102,6 +103,9 @@ def load_reader(path: str | os.PathLike) -> tuple[nn.Model, dict[str, Any]]:
     Raises nn.ModelFileError naming the file when it is missing, damaged, or
     is a model file without reader metadata (not made by train.py).
     """
+    if Path(path).is_dir() and (Path(path) / "model.npz").is_file():      # a run folder
+        raise nn.ModelFileError(f"{path}: is a run folder; its model is "
+                                f"{Path(path) / 'model.npz'}")
     model = nn.load(path)
     meta = model.metadata.get(METADATA_KEY) if isinstance(model.metadata, dict) else None
     try:

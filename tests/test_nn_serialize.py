@@ -212,6 +212,8 @@ def test_missing_file_raises_model_file_error_naming_the_file(tmp_path):
     with pytest.raises(nn.ModelFileError) as info:
         nn.load(tmp_path / "never-saved.npz")
     assert "never-saved.npz" in str(info.value)
+    with pytest.raises(nn.ModelFileError, match="is a folder, not a model file"):
+        nn.load(tmp_path)
 
 
 def test_the_damage_cases_start_from_a_loadable_file(tmp_path):

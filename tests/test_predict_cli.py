@@ -124,6 +124,14 @@ def test_truncated_model_file(capsys, model_file, tmp_path):
     assert status == 2 and "cut.npz" in err
 
 
+def test_a_run_folder_given_as_the_model_names_its_model_file(capsys, model_file, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.npz").write_bytes(model_file.read_bytes())
+    status, _, err = call(capsys, "--model", str(run), str(write_png(tmp_path / "a.png")))
+    assert status == 2 and f"its model is {run / 'model.npz'}" in err
+
+
 def test_no_images_given(capsys):
     status, _, err = call(capsys)
     assert status == 2 and "IMAGE" in err
