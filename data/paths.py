@@ -16,6 +16,8 @@ Inside it every dataset has its own sub-folder::
 import os
 from pathlib import Path
 
+from .errors import DataError
+
 DATA_DIR_ENV_VAR = "DIGITS_DATA"
 DEFAULT_DATA_DIR = Path("~/.cache/digits-data")
 DATASET_FOLDERS = ("mnist", "notmnist", "svhn")
@@ -45,4 +47,8 @@ def dataset_dir(name: str, data_dir: str | os.PathLike | None = None) -> Path:
     """Return the sub-folder of one dataset, e.g. ``dataset_dir("mnist")``."""
     if name not in DATASET_FOLDERS:
         raise ValueError(f"unknown dataset {name!r}; expected one of {DATASET_FOLDERS}")
-    return resolve_data_dir(data_dir) / name
+    root = resolve_data_dir(data_dir)
+    if root.exists() and not root.is_dir():
+        raise DataError(f"{root}: is a file; the data folder is the one that holds "
+                        f"{', '.join(f + '/' for f in DATASET_FOLDERS)}")
+    return root / name

@@ -78,6 +78,9 @@ def test_data_dir_argument_then_environment_then_default(monkeypatch, tmp_path):
     assert dataset_dir("notmnist", tmp_path) == tmp_path / "notmnist"
     with pytest.raises(ValueError):
         dataset_dir("cifar", tmp_path)
+    (tmp_path / "README.md").write_text("a file, not the data folder")
+    with pytest.raises(DataError, match="README.md: is a file; the data folder is the one"):
+        dataset_dir("mnist", tmp_path / "README.md")
 
 
 # ---------------------------------------------------------------- download
