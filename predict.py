@@ -6,8 +6,9 @@
 
 prints one line per image, ``path<TAB>number<TAB>confidence``, where the
 confidence is the probability the model gives the whole reading (its length
-and every digit). ``--json`` prints a JSON list of {"path", "number",
-"confidence", ...} objects instead.
+and every digit, from probabilities averaged over a few views; for house-number
+models times the probability that a number is there at all). ``--json``
+prints a JSON list of {"path", "number", "confidence", ...} objects instead.
 
 The default model, models/svhn-numbers.npz, reads house numbers in colour
 photos of any size: it searches the photo for the number, crops it as its
@@ -139,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         model, meta = load_reader(args.model)
     except nn.ModelFileError as err:
         fail(PROG, f"--model {err}")
+    if meta["kind"] == "digit" and args.boxes is not None:
+        fail(PROG, f"--boxes: {args.model} is a single-digit classifier, which does not "
+                   "locate numbers")
     if meta["kind"] in ("number", "digit"):
         if args.boxes is not None and args.boxes.suffix.lower() in PICTURE_SUFFIXES \
                 and len(args.images) > 1:

@@ -19,7 +19,13 @@ from reader.losses import box_loss, strip_loss
 from reader.metrics import coverage_at
 from reader.svhn_data import NumberBatches, centre_window, load_splits
 from reader.svhn_job import svhn_metadata
-from reader.svhn_models import box_iou, box_targets, build_number_reader, to_input
+from reader.svhn_models import (
+    box_iou,
+    box_targets,
+    build_digit_classifier,
+    build_number_reader,
+    to_input,
+)
 
 
 @pytest.fixture(scope="module")
@@ -248,6 +254,15 @@ def test_predict_boxes_folder_keeps_images_of_the_same_name_apart(tmp_path, caps
     assert status == 0 and all(path.is_file() for path in drawn)
     assert [r["boxes_image"] for r in results] == [str(path) for path in drawn]
     assert len(texts) == 2 and all(t.startswith("? ") for t in texts)   # withheld: drawn with ?
+
+
+def test_predict_boxes_is_refused_for_a_digit_classifier(tmp_path):
+    model = tmp_path / "digit.npz"
+    build_digit_classifier(seed=0, width=8, hidden=16).save(
+        str(model), svhn_metadata("digit", "svhn-digits", {}, "test"))
+    assert_one_line_error(run_cli("predict.py", "--model", str(model), "--boxes",
+                                  str(tmp_path / "out"), "x.png"),
+                          "--boxes", "single-digit classifier")
 
 
 def test_predict_bad_min_confidence_and_not_an_image(tmp_path):
