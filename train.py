@@ -6,7 +6,7 @@
     python train.py --task svhn-numbers                      # house numbers, pooled protocol
     python train.py --task svhn-numbers --protocol literature
     python train.py --task svhn-digits                       # single SVHN digits, 32 x 32
-    python train.py --resume runs/mnist-strips-strip-mixed-s0-20261123-2200
+    python train.py --resume runs/mnist-strips-strip-mixed-s0-20261123-220512
 
 With no options this is the command that made models/mnist-strips.npz. Each
 task has its own defaults (reader.training.TASK_DEFAULTS); options override
@@ -19,6 +19,7 @@ import dataclasses
 import shlex
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import nn
@@ -59,21 +60,32 @@ def share(text: str) -> float:
     return value
 
 
+def default_text(name: str, tasks: Sequence[str] = ALL_TASKS) -> str:
+    """'default V' for the option ``name``, with the tasks each value belongs to
+    when they differ: 'default 16 (mnist-strips, notmnist-strips), 12 (svhn-numbers), ...'."""
+    by_value: dict[str, list[str]] = {}
+    for task in tasks:
+        by_value.setdefault(str(getattr(default_config(task), name)), []).append(task)
+    if len(by_value) == 1:
+        return f"default {next(iter(by_value))}"
+    return "default " + ", ".join(f"{v} ({', '.join(t)})" for v, t in by_value.items())
+
+
 def parse_args(argv: list[str]):
     p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--task", choices=ALL_TASKS, help=f"default {DEFAULTS.task}")
     p.add_argument("--layout", choices=TRAIN_LAYOUTS,
                    help=f"strip layout (mixed = half of each); default {DEFAULTS.layout}")
     p.add_argument("--model", choices=[*MODEL_KINDS, *SVHN_MODEL_KINDS],
-                   help=f"strip = whole-strip net with a length head, tower = the notebook's "
-                        f"per-slot net; default {DEFAULTS.model}")
-    p.add_argument("--epochs", type=whole_number(1), help=f"default {DEFAULTS.epochs}")
+                   help="strip = whole-strip net with a length head, tower = the notebook's "
+                        f"per-slot net; {default_text('model')}")
+    p.add_argument("--epochs", type=whole_number(1), help=default_text("epochs"))
     p.add_argument("--steps-per-epoch", type=whole_number(1),
-                   help=f"batches per epoch (fresh strips); default {DEFAULTS.steps_per_epoch}")
+                   help=f"batches per epoch; {default_text('steps_per_epoch')}")
     p.add_argument("--batch-size", type=whole_number(1, MAX_BATCH),
-                   help=f"default {DEFAULTS.batch_size}")
+                   help=default_text("batch_size"))
     p.add_argument("--lr", type=learning_rate,
-                   help=f"peak Adam learning rate (warm-up then cosine); default {DEFAULTS.lr}")
+                   help=f"peak Adam learning rate (warm-up then cosine); {default_text('lr')}")
     p.add_argument("--seed", type=whole_number(0), help=f"default {DEFAULTS.seed}")
     p.add_argument("--checkpoint-every", type=whole_number(1),
                    help=f"steps between checkpoints; default {DEFAULTS.checkpoint_every}")
@@ -83,11 +95,12 @@ def parse_args(argv: list[str]):
                    help=f"test strips per layout; default {DEFAULTS.test_count}")
     p.add_argument("--protocol", choices=PROTOCOLS,
                    help="SVHN: pooled = train on train_real + test_pool, test on test_holdout; "
-                        "literature = train on train_real only, test on the whole test split; "
-                        f"default {DEFAULTS.protocol}")
+                        "literature = train on train_real (+ synthetic), no test images, "
+                        "test on the whole test split; "
+                        f"{default_text('protocol', SVHN_TASKS)}")
     p.add_argument("--synthetic", type=whole_number(0, MAX_SYNTHETIC),
                    help="SVHN: synthetic training images to make (0 = real images only); "
-                        "default 30000")
+                        f"{default_text('synthetic', SVHN_TASKS)}")
     p.add_argument("--test-limit", type=whole_number(1), metavar="N",
                    help="SVHN: read only the first N images of each test set, for a quick "
                         "try (the whole sets take minutes); default: all")

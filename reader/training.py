@@ -7,7 +7,7 @@ A run folder holds
     model.npz        the trained reader (no optimizer state), written at the end
     metrics.json     test measures per layout, validation history, timings
     train.log        one line per event, appended across resumes
-    curves.png, samples.png, mistakes.png
+    curves.png       and, for the strip and svhn-numbers tasks, samples.png, mistakes.png
 
 **Resuming reproduces the uninterrupted run exactly.** Everything random in a
 step is a function of (seed, epoch, step): the batch (data.StripStream /
@@ -72,6 +72,13 @@ class Config:
     negatives: float = 0.0             # svhn-numbers: share of a batch that shows no number
     hard_negatives: tuple[str, ...] = ()   # svhn-numbers: files of mined views with no number
 
+    def __post_init__(self) -> None:
+        # Runs made before several files were allowed stored one name as a string
+        # (runs/svhn-numbers-hard, the shipped model's); read as a tuple, not as letters.
+        if isinstance(self.hard_negatives, str):
+            self.hard_negatives = (self.hard_negatives,) if self.hard_negatives else ()
+        self.hard_negatives = tuple(self.hard_negatives)
+
     @property
     def total_steps(self) -> int:
         return self.epochs * self.steps_per_epoch
@@ -118,7 +125,7 @@ def make_job(cfg: Config, data_dir: str | None) -> Job:
 
 
 def make_optimizer(model: nn.Model, cfg: Config) -> nn.Adam:
-    """Adam with a linear warm-up (5 % of the steps) and a cosine decay to zero."""
+    """Adam with a linear warm-up (5 % of the steps, at most 500) and a cosine decay to zero."""
     warmup = max(1, min(500, cfg.total_steps // 20))
     schedule = nn.WarmupCosine(cfg.lr, warmup, max(cfg.total_steps, warmup + 1))
     return nn.Adam(model, schedule, weight_decay=cfg.weight_decay)

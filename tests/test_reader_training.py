@@ -69,3 +69,10 @@ def test_stop_and_resume_in_process_matches_one_run(tiny_data, tmp_path):
     assert w1.keys() == w2.keys() and all(np.array_equal(w1[k], w2[k]) for k in w1)
     optimizer = [k for k in a1 if k.startswith("optimizer/")]  # Adam's moments, step count
     assert optimizer and all(np.array_equal(a1[k], a2[k]) for k in optimizer)
+
+
+def test_a_config_from_an_older_run_reads_one_hard_negatives_name_as_one_file():
+    from reader.training import Config
+    assert Config(hard_negatives="runs/mined.npz").hard_negatives == ("runs/mined.npz",)
+    assert Config(hard_negatives="").hard_negatives == ()
+    assert Config(hard_negatives=["a.npz", "b.npz"]).hard_negatives == ("a.npz", "b.npz")
