@@ -4,9 +4,11 @@
 shipped with matplotlib (DejaVu, STIX, Computer Modern) and any under
 ``/usr/share/fonts``.  A font is kept only if its ten digits have ink, are all
 different, have about the same height (lining figures, no symbol fonts, no
-old-style figures) and look like digits: each rendered digit, scaled to its
-ink box, must be closer to the same digit of a reference font than to any of
-the other nine.
+old-style figures) and look like digits: scaled to its ink box, each rendered
+digit is compared (by correlation) with DejaVu Sans's digits, upright and in
+three slants, and against one of these four references at least nine of the
+ten must be nearest to their own digit, and every digit correlate above 0.3
+with it.
 
 ``GlyphCache`` renders one character once per (font, stroke width, height
 level) and keeps its ink mask with the points that decide its bounding box

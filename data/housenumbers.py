@@ -28,8 +28,8 @@ How one number is made (``numbers``)
    number, so that part of it shows in the 1.3 x crop as in SVHN; it is in
    neither the label nor the boxes.
 5. **Look** (``data.scenery.colours``).  Ink and plate colours: light on
-   dark or dark on light, luminance contrast 0.3-0.85 (80 %) or 0.15-0.3
-   (20 %), 40 % from a list of common plate colours (blue, white, black,
+   dark or dark on light, luminance contrast 0.25-0.8 (80 %) or 0.12-0.25
+   (20 %), 35 % from a list of common plate colours (blue, white, black,
    green, red, brass...), otherwise mostly blue, brown or green hues of low
    saturation.  A plate behind the digits (65 %: tight or much larger than
    the crop, sometimes oval, sometimes with a border line); without one the
@@ -49,16 +49,18 @@ How one number is made (``numbers``)
    window, as 21 % of SVHN windows touch their image's border.
 8. **Camera** (``finish``).  A lighting ramp (60 %), gain 0.6-1.15 with a
    colour cast (30 % bluish, as street photos often are), haze towards a
-   grey (40 %), washed-out colours (50 %), Gaussian blur of sigma 0.4-1.6 px
-   of the final crop (85 %), JPEG at quality 30-95 (40 %).
+   grey (40 %), washed-out colours (50 %), Gaussian blur of sigma 0.5-2.2 px
+   of the final crop (90 %), JPEG at quality 30-95 (40 %).
 9. **Crop** with ``data.svhn.crop_number``, exactly as the real crops: union
    of the digit boxes grown 1.3 x, clipped, resized to 64 x 64 ignoring the
    aspect ratio.  Then sensor noise (sigma 0.5-4 grey levels, 50 %).
 
 ``scenes`` draws a whole "photo" instead: a wall (patch or texture, maybe
 with a door or window frame) of aspect 0.5-3.0, a number placed anywhere
-with its union box 8-90 % of the scene width (log-uniform), the same camera,
-and the scene squashed to size x size.  Its boxes are the digit boxes in the
+with its union box 8-90 % of the scene width (log-uniform; less where the
+scene is too low for such a number), the same camera without its blur, the
+scene squashed to size x size, and then in half of the scenes a blur of sigma
+0.3-0.8 px.  Its boxes are the digit boxes in the
 output's pixels, for learning where the number is.
 
 ``background_patches`` cuts patches away from the digit boxes of real images
@@ -220,7 +222,7 @@ class HouseNumberGenerator:
 
 def _cut_side(image: np.ndarray, boxes: np.ndarray, union: tuple[float, float],
               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Cut one side of the canvas to 0.05-0.15 x the union's size from the digits."""
+    """Cut one side of the canvas to 0.02-0.12 x the union's size from the digits."""
     hgt, wid = image.shape[:2]
     x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
     x1, y1 = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()

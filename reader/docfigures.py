@@ -1,7 +1,6 @@
 """The pictures and error tables of docs/strips.md.
 
-    python -m reader.docfigures --data-dir /work/shared/data --run runs/mnist-strips-long \
-        --analyse models/mnist-strips.npz
+    python -m reader.docfigures --run runs/mnist-strips-e16 --analyse models/mnist-strips.npz
 
 writes docs/img/strip-layouts.png (the same test digits in both layouts and
 after the model's left alignment), copies the run's curves, samples and

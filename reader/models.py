@@ -32,8 +32,8 @@ find characters wherever they are, then six softmax heads read its features:
     P(s_i | x) = softmax(head_i(h))       (N, C)   character i, i = 1..5
 
 and the probability of a reading s = (s_1, ..., s_L) is P(L) Π_{i<=L} P(s_i).
-Its input strips are first shifted so that the ink starts at the left edge
-(``align_left``): where a number starts carries no information.
+Its input strips are first shifted so that the ink starts 2 px from the left
+edge (``align_left``): where a number starts carries no information.
 """
 
 import numpy as np
@@ -62,7 +62,8 @@ def build_tower(num_classes: int = 10, seed: int = 0, dropout: float = 0.5) -> n
 def build_strip(num_classes: int = 10, seed: int = 0, width: int = 32,
                 hidden: int = 512, dropout: float = 0.1, second_conv: bool = False
                 ) -> nn.MultiHead:
-    """Whole-strip reader: four convolutions with batch norm, one dense layer, six heads.
+    """Whole-strip reader: four convolutions (five with ``second_conv``, as shipped) with
+    batch norm, one dense layer, six heads.
 
     The first three blocks are conv3x3 (same), maxpool 2, batch norm, ReLU.
     Pooling before the batch norm and the ReLU gives them a quarter of the

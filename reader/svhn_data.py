@@ -6,7 +6,8 @@
   images whose number is not divisible by 3), test on ``test_holdout`` (the
   4,356 whose number is), and on those of them in ``test_strict``. The
   shipped model.
-* ``literature``: train on ``train_real`` only, test on the whole test split
+* ``literature``: train on ``train_real`` (and synthetic images) with no test
+  images, test on the whole test split
   (13,068 images; 26,032 digits) and on ``test_strict`` (file name certain).
 
 People who have the official format-1 training archive can put it at

@@ -14,7 +14,7 @@ The first six heads are the strip reader's (reader.models): the probability
 of a reading is P(L) Π_{i<=L} P(s_i), decoded by reader.decode. The box head
 regresses where the number is, as (left, top, right, bottom) / 54 for the
 union of the digit boxes followed by each of the five digits' boxes (zeros
-past the length; the loss ignores them, see reader.svhn_losses). Reading a
+past the length; the loss ignores them, see reader.losses.box_loss). Reading a
 photo uses the union box to find the number (reader.locate). A photo search
 also shows the reader windows with no number at all; a model trained with
 such windows (``train.py --negatives``) has an eighth head that says whether
