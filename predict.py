@@ -23,7 +23,8 @@ which kind it is and what input it takes.
 With ``--min-confidence P`` a reading less sure than P is withheld: the
 number is printed as "?" (JSON: null, with the withheld reading beside it).
 A file that cannot be read gets one line on stderr and makes the exit status
-2; the other images are still read.
+2; the other images are still read (with ``--json`` it has an entry of its own,
+{"path", "error"}).
 """
 
 import json
@@ -75,18 +76,23 @@ def box_path(out: Path, image: str, used: set[Path]) -> Path:
     return target
 
 
+def unreadable(path: str, err: UserError) -> dict:
+    """Say on stderr that ``path`` cannot be read; its entry in the results."""
+    sys.stderr.write(f"{PROG}: error: {err}\n")
+    return {"path": path, "error": str(err)}
+
+
 def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | None,
-                min_confidence: float = 0.0) -> tuple[list[dict], bool]:
+                min_confidence: float = 0.0) -> list[dict]:
     """House-number and digit models: read each colour photo on its own."""
     from reader.locate import draw_found, find_number
     from reader.svhn_models import to_input
-    results, failed, used = [], False, set()
+    results, used = [], set()
     for path in paths:
         try:
             photo = open_rgb(path)
         except UserError as err:
-            sys.stderr.write(f"{PROG}: error: {err}\n")
-            failed = True
+            results.append(unreadable(path, err))
             continue
         if meta["kind"] == "digit":
             from reader.photo_crops import squash
@@ -109,29 +115,28 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
                 fail(PROG, f"--boxes {target}: cannot write ({err.strerror or err})")
             result["boxes_image"] = str(target)
         results.append(result)
-    return results, failed
+    return results
 
 
-def read_strip_images(model: nn.Model, meta: dict, paths: list[str]) -> tuple[list[dict], bool]:
+def read_strip_images(model: nn.Model, meta: dict, paths: list[str]) -> list[dict]:
     """Strip models: every image becomes a 28 x 140 strip; all are read in one batch."""
     height, width = meta["input"]["height"], meta["input"]["width"]
     alphabet, blank = meta["alphabet"], meta["blank"]
-    strips, kept, failed = [], [], False
+    results, strips = [], []
     for path in paths:
         try:
             strips.append(load_strip(path, height, width))          # (28, 140) uint8
-            kept.append(path)
+            results.append({"path": path})
         except UserError as err:
-            sys.stderr.write(f"{PROG}: error: {err}\n")
-            failed = True
-    results = []
+            results.append(unreadable(path, err))
     if strips:
         readings = read_strips(model, meta["kind"], np.stack(strips), blank)
-        for path, labels, confidence in zip(kept, readings.labels, readings.confidence,
-                                            strict=True):
-            results.append({"path": path, "number": to_text(labels, alphabet, blank),
-                            "confidence": round(float(confidence), 6)})
-    return results, failed
+        read = [r for r in results if "error" not in r]
+        for result, labels, confidence in zip(read, readings.labels, readings.confidence,
+                                              strict=True):
+            result.update(number=to_text(labels, alphabet, blank),
+                          confidence=round(float(confidence), 6))
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,22 +153,22 @@ def main(argv: list[str] | None = None) -> int:
                 and len(args.images) > 1:
             fail(PROG, f"--boxes {args.boxes}: one picture file holds one image's boxes; "
                        f"give a folder for {len(args.images)} images")
-        results, failed = read_photos(model, meta, args.images, args.boxes,
-                                      args.min_confidence)
+        results = read_photos(model, meta, args.images, args.boxes, args.min_confidence)
     else:
         if args.boxes is not None:
             fail(PROG, f"--boxes: {args.model} is a strip reader, which does not locate numbers")
-        results, failed = read_strip_images(model, meta, args.images)
-    for r in results:
+        results = read_strip_images(model, meta, args.images)
+    read = [r for r in results if "error" not in r]     # the others were named on stderr
+    for r in read:
         if r["confidence"] < args.min_confidence:
             r["withheld"], r["number"] = r["number"], None
     if args.json:
         print(json.dumps(results, indent=1))
     else:
-        for r in results:
+        for r in read:
             number = "?" if r["number"] is None else r["number"]
             print(f"{r['path']}\t{number}\t{r['confidence']:.4f}")
-    return 2 if failed else 0
+    return 2 if len(read) < len(results) else 0
 
 
 if __name__ == "__main__":

@@ -72,6 +72,10 @@ def test_bad_images_are_named_and_the_good_ones_still_read(capsys, model_file, t
     assert len(lines) == 2 and "Traceback" not in err
     assert "notes.txt: not an image Pillow can read" in lines[0]
     assert "missing.png: no such file" in lines[1]
+    status, out, _ = call(capsys, "--model", str(model_file), "--json", str(text), str(good))
+    results = json.loads(out)                   # every image has its entry, in order
+    assert status == 2 and [r["path"] for r in results] == [str(text), str(good)]
+    assert "not an image" in results[0]["error"] and "number" in results[1]
 
 
 @pytest.mark.parametrize("content, needle", [
