@@ -338,8 +338,7 @@ def finish(job: Job, model: nn.Model, cfg: Config, state: State, run_dir: Path, 
            log: Log) -> dict[str, Any]:
     """Save model.npz, measure on the test set, write metrics.json and the pictures."""
     nn.save(model, run_dir / "model.npz", metadata)
-    log(f"trained in {format_duration(state.seconds)}; measuring on the test sets "
-        "(the whole SVHN test sets take a few minutes)")
+    log(f"trained in {format_duration(state.seconds)}; measuring on the test sets")
     start = time.perf_counter()
     results, lines = job.test(model, run_dir)
     eval_seconds = time.perf_counter() - start
