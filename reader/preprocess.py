@@ -14,8 +14,8 @@ is brought to that form in six steps:
    pixels; if it is light (> 127), the image is inverted.
 4. **Background black, ink bright.** The background level is subtracted and
    the brightest ink (its 99.5th percentile) is stretched to 255.
-5. **Crop to the ink**, the bounding box of pixels above 30 % of full ink (the
-   whole image if there is none).
+5. **Crop to the ink**, the bounding box of pixels above 30 % of full ink (an
+   image with none, of one flat colour, is refused: UserError).
 6. **Fit by aspect ratio with padding.** The crop is scaled, keeping its
    aspect ratio, to be ``INK_HEIGHT`` (20) px tall, like an MNIST digit, or
    less if it would then be wider than the strip; it is centred on a black
@@ -142,5 +142,7 @@ def load_strip(path: str | os.PathLike, height: int = HEIGHT, width: int = WIDTH
             grey = 255.0 - grey
         return np.clip(np.rint(grey), 0, 255).astype(np.uint8)
     ink = white_on_black(grey)
+    if not (ink > INK_FRACTION).any():
+        raise UserError(f"{path}: no ink to read (the image is one flat colour)")
     top, bottom, left, right = ink_box(ink)
     return fit_to_strip(ink[top:bottom, left:right], height, width)

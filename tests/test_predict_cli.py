@@ -136,6 +136,13 @@ def test_a_run_folder_given_as_the_model_names_its_model_file(capsys, model_file
     assert status == 2 and f"its model is {run / 'model.npz'}" in err
 
 
+def test_a_blank_image_has_nothing_to_read(capsys, model_file, tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((60, 90), 200, np.uint8)).save(blank)
+    status, out, err = call(capsys, "--model", str(model_file), str(blank))
+    assert status == 2 and out == "" and "blank.png: no ink to read" in err
+
+
 def test_no_images_given(capsys):
     status, _, err = call(capsys)
     assert status == 2 and "IMAGE" in err
