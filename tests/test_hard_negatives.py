@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from reader_fixtures import assert_one_line_error, run_cli
-from svhn_fixtures import use_tiny_number_reader, write_tiny_svhn
+from svhn_fixtures import use_tiny_number_reader
 
 import nn
 import train
@@ -18,11 +18,6 @@ from reader.training import default_config
 
 def tiny_reader(seed: int = 0) -> nn.Model:
     return build_number_reader(seed, width=8, hidden=16, presence=True)
-
-
-@pytest.fixture(scope="module")
-def tiny_svhn(tmp_path_factory):
-    return write_tiny_svhn(tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="module")

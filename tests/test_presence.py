@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 from reader_fixtures import assert_one_line_error, run_cli
-from svhn_fixtures import use_tiny_number_reader, write_tiny_svhn
+from svhn_fixtures import use_tiny_number_reader
 
 import nn
 import train
@@ -15,11 +15,6 @@ from reader.svhn_data import NumberBatches, empty_windows, load_splits
 from reader.svhn_job import read_numbers, svhn_metadata
 from reader.svhn_models import box_targets, build_number_reader
 from reader.training import default_config, start_from
-
-
-@pytest.fixture(scope="module")
-def tiny_svhn(tmp_path_factory):
-    return write_tiny_svhn(tmp_path_factory.mktemp("data"))
 
 
 def test_a_window_with_no_number_has_no_box_and_no_reading_loss():

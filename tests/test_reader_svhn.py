@@ -28,11 +28,6 @@ from reader.svhn_models import (
 )
 
 
-@pytest.fixture(scope="module")
-def tiny_svhn(tmp_path_factory):
-    return write_tiny_svhn(tmp_path_factory.mktemp("data"))
-
-
 def test_box_loss_gradient_and_mask():
     rng = np.random.default_rng(0)
     pred, target = rng.random((4, 24)), rng.random((4, 24))

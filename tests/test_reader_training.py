@@ -3,17 +3,11 @@ reader.training)."""
 
 import numpy as np
 import pytest
-from reader_fixtures import write_tiny_mnist
 
 from data import DataError
 from nn.serialize import model_arrays
 from reader.tasks import TrainStrips, fixed_strips, get_task, load_pools
 from reader.training import Config, load_checkpoint, train
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory):
-    return write_tiny_mnist(tmp_path_factory.mktemp("data"))
 
 
 def test_pools_are_split_without_overlap(tiny_data):

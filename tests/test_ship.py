@@ -7,16 +7,10 @@ from reader_fixtures import (
     assert_one_line_error,
     run_cli,
     save_untrained_reader,
-    write_tiny_mnist,
 )
 
 import nn
 from reader import ship
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory):
-    return write_tiny_mnist(tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture

@@ -28,11 +28,6 @@ TINY = ["--epochs", "2", "--steps-per-epoch", "4", "--batch-size", "8",
 
 
 @pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory):
-    return write_tiny_mnist(tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture(scope="module")
 def whole_run(tiny_data, tmp_path_factory):
     """One uninterrupted tiny run, shared by the tests below."""
     out = tmp_path_factory.mktemp("runs") / "whole"
