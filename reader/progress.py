@@ -14,6 +14,12 @@ from pathlib import Path
 from typing import TextIO
 
 
+def announce(what: str, stream: TextIO | None = None) -> None:
+    """One line on stderr saying what a job is preparing: making synthetic data
+    takes a minute or more before training (and its log) starts."""
+    print(f"preparing: {what}", file=stream or sys.stderr, flush=True)
+
+
 def format_duration(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     h, rest = divmod(seconds, 3600)

@@ -99,9 +99,10 @@ def official_file(name: str, data_dir: str | os.PathLike | None = None) -> Path 
     return path if path.is_file() else None
 
 
-def make_synthetic(count: int, seed: int, data_dir: str | os.PathLike | None = None
-                   ) -> tuple[NumberImages, NumberImages]:
-    """``count`` synthetic 64 x 64 number crops and ``count // 3`` 54 x 54 scenes.
+def make_synthetic(count: int, seed: int, data_dir: str | os.PathLike | None = None,
+                   scenes: bool = True) -> tuple[NumberImages, NumberImages | None]:
+    """``count`` synthetic 64 x 64 number crops and ``count // 3`` 54 x 54 scenes
+    (None with ``scenes=False``: the numbers are the same either way).
 
     Backgrounds are cut from the real *training* images only. The same
     (count, seed) always gives the same images.
@@ -110,8 +111,9 @@ def make_synthetic(count: int, seed: int, data_dir: str | os.PathLike | None = N
     rng = np.random.default_rng([seed, 77])
     generator = HouseNumberGenerator(train_backgrounds(data_dir, rng=rng))
     numbers = generator.numbers(count, rng)
-    scenes = generator.scenes(max(1, count // 3), rng, size=WINDOW)
-    return numbers, scenes
+    if not scenes:
+        return numbers, None
+    return numbers, generator.scenes(max(1, count // 3), rng, size=WINDOW)
 
 
 def whole_training_pngs(protocol: str, data_dir: str | os.PathLike | None = None

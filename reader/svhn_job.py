@@ -18,6 +18,7 @@ from reader.decode import decode
 from reader.evaluate import Readings
 from reader.losses import box_loss, strip_loss
 from reader.models import softmax
+from reader.progress import announce
 from reader.svhn_data import (
     WINDOW,
     DigitBatches,
@@ -204,9 +205,13 @@ class NumberJob:
         self.splits = load_splits(cfg.protocol, data_dir)
         synthetic = scenes = None
         if cfg.synthetic:
+            announce(f"{cfg.synthetic:,} synthetic numbers and {max(1, cfg.synthetic // 3):,} "
+                     "scenes")
             synthetic, scenes = make_synthetic(cfg.synthetic, cfg.seed, data_dir)
-        empty = empty_windows(cfg.protocol, EMPTY_PER_IMAGE, cfg.seed, data_dir) \
-            if cfg.negatives else None
+        empty = None
+        if cfg.negatives:
+            announce("windows with no number, from the training PNGs and synthetic scenes")
+            empty = empty_windows(cfg.protocol, EMPTY_PER_IMAGE, cfg.seed, data_dir)
         if hard is not None:
             # As many hard windows as random ones, repeated to fill: the random ones
             # are mostly easy by now, and the hard ones are what the search trips on.
@@ -281,7 +286,9 @@ class DigitJob:
             from data.svhn_official import load_cropped_mat
             parts.append(load_cropped_mat(official))
         if cfg.synthetic:
-            synthetic, _ = make_synthetic(cfg.synthetic, cfg.seed, data_dir)
+            announce(f"{cfg.synthetic:,} synthetic numbers, cut into digits")
+            # the digit classifier learns from number crops only, so no scenes are made
+            synthetic, _ = make_synthetic(cfg.synthetic, cfg.seed, data_dir, scenes=False)
             parts.append(digit_crops(synthetic))
         digits, labels = (np.concatenate(p) for p in zip(*parts, strict=True))
         self.batches = DigitBatches(digits, labels, cfg.batch_size, cfg.seed)

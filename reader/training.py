@@ -60,8 +60,8 @@ class Config:
     weight_decay: float = 5e-5
     seed: int = 0
     checkpoint_every: int = 100
-    validation_count: int = 1000       # strips per layout, checked after every epoch
-    test_count: int = 10_000           # strips per layout, measured at the end
+    validation_count: int = 1000       # strips: strips per layout, checked after every epoch
+    test_count: int = 10_000           # strips: strips per layout, measured at the end
     protocol: str = "pooled"           # SVHN: which real images train and test (reader.svhn_data)
     synthetic: int = 0                 # SVHN: synthetic images made for training
     test_limit: int = 0                # SVHN: only the first N images of each test set (0: all)

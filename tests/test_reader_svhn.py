@@ -17,7 +17,7 @@ from data.svhn import crop_window, digit_crops, load_number_crops, union_boxes
 from reader.locate import find_number, measure_search, search_summary, start_windows
 from reader.losses import box_loss, strip_loss
 from reader.metrics import coverage_at
-from reader.svhn_data import NumberBatches, centre_window, load_splits
+from reader.svhn_data import NumberBatches, centre_window, load_splits, make_synthetic
 from reader.svhn_job import svhn_metadata
 from reader.svhn_models import (
     box_iou,
@@ -143,6 +143,14 @@ def test_batches_are_reproducible_and_boxes_follow_the_window(tiny_svhn):
     images, boxes = centre_window(splits.train)
     assert np.allclose(boxes[..., :2], splits.train.boxes[..., :2] - 5)
     assert np.array_equal(images[0], splits.train.images[0, 5:59, 5:59])
+
+
+def test_synthetic_numbers_do_not_depend_on_whether_scenes_are_made(tiny_svhn):
+    numbers, scenes = make_synthetic(6, seed=4, data_dir=tiny_svhn)
+    alone, none = make_synthetic(6, seed=4, data_dir=tiny_svhn, scenes=False)
+    assert none is None and scenes.images.shape == (2, 54, 54, 3)
+    assert np.array_equal(numbers.images, alone.images)
+    assert np.array_equal(numbers.labels, alone.labels)
 
 
 def test_input_is_standardised_per_image():
