@@ -38,7 +38,7 @@ from reader.cli import OneLineParser, UserError, fail, probability
 from reader.decode import to_text
 from reader.evaluate import load_reader, read_strips
 from reader.models import softmax
-from reader.preprocess import load_strip, open_rgb
+from reader.preprocess import is_flat, load_strip, open_rgb
 
 PROG = "predict.py"
 MODELS = Path(__file__).resolve().parent / "models"
@@ -91,6 +91,8 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
     for path in paths:
         try:
             photo = open_rgb(path)
+            if is_flat(photo):
+                raise UserError(f"{path}: nothing to read (the image is one flat colour)")
         except UserError as err:
             results.append(unreadable(path, err))
             continue

@@ -8,7 +8,8 @@ is brought to that form in six steps:
 1. **Open safely.** The header is read first; an image of more than
    ``MAX_PIXELS`` pixels is refused before it is decoded (a small file can
    declare a huge image: a "decompression bomb"). EXIF rotation is applied,
-   the first frame of an animation is used, and transparency is laid on white.
+   the first frame of an animation is used, transparency is laid on white, and
+   16-bit or float grey levels are brought to 0-255 (``eight_bit``).
 2. **Grey.** Colour becomes luminance (Pillow's "L" conversion).
 3. **Ink is white.** The background is taken to be the median of the border
    pixels; if it is light (> 127), the image is inverted.
@@ -39,6 +40,7 @@ HEIGHT, WIDTH = 28, 140
 INK_HEIGHT = 20                   # px: MNIST digits are drawn in a 20 x 20 box
 MAX_PIXELS = 40_000_000           # refuse larger images before decoding them
 INK_FRACTION = 0.3
+FLAT_LEVELS = 4                   # an image whose levels span no more than this shows nothing
 
 
 def open_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
@@ -64,7 +66,7 @@ def open_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarra
                     rgba = image.convert("RGBA")
                     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                     image = Image.alpha_composite(white, rgba)
-                rgb = np.asarray(image.convert("RGB"))                       # (H, W, 3)
+                rgb = np.asarray(eight_bit(image).convert("RGB"))            # (H, W, 3)
     except UserError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
@@ -76,6 +78,32 @@ def open_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarra
     if rgb.size == 0:
         raise UserError(f"{path}: the image has no pixels")
     return rgb
+
+
+def eight_bit(image: Image.Image) -> Image.Image:
+    """A grey image of 16-bit integers or of floats as 8-bit grey ("L").
+
+    Pillow's own conversion clips such values at 255, so a 16-bit scan (0-65535)
+    or a float image would turn white. 16-bit levels are divided by 257 (65535
+    -> 255); floats are taken as 0-1 when none exceeds 1, else as 0-255.
+    Other modes are returned as they are.
+    """
+    if image.mode not in ("I", "F") and not image.mode.startswith("I;16"):
+        return image
+    levels = np.asarray(image, dtype=np.float64)
+    if image.mode == "F":
+        levels = levels * 255 if np.nanmax(levels, initial=0) <= 1 else levels
+    else:
+        levels = levels / 257
+    return Image.fromarray(np.clip(np.nan_to_num(np.rint(levels)), 0, 255).astype(np.uint8))
+
+
+def is_flat(pixels: np.ndarray, levels: int = FLAT_LEVELS) -> bool:
+    """Whether an image, (H, W) grey or (H, W, C) colour in 0-255, is one flat colour:
+    each channel's levels within ``levels`` of each other (JPEG's ripples on a flat
+    colour stay within that)."""
+    channels = pixels.reshape(pixels.shape[0] * pixels.shape[1], -1).astype(np.int16)
+    return bool(np.all(channels.max(axis=0) - channels.min(axis=0) <= levels))
 
 
 def open_grey(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:

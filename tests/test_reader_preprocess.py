@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from reader.cli import UserError
-from reader.preprocess import load_strip, open_grey
+from reader.preprocess import is_flat, load_strip, open_grey, open_rgb
 
 
 def dark_number_on_paper(width=600, height=200) -> np.ndarray:
@@ -45,6 +45,29 @@ def test_transparent_and_colour_images(tmp_path):
     Image.fromarray(rgba, "RGBA").save(tmp_path / "t.png")
     strip = load_strip(tmp_path / "t.png")
     assert strip[0].max() < 40 and strip.max() > 200
+
+
+def test_sixteen_bit_and_float_grey_images_read_as_their_eight_bit_twin(tmp_path):
+    # Pillow's own conversion clips such levels at 255: the picture turned white
+    page = dark_number_on_paper()
+    Image.fromarray(page).save(tmp_path / "8.png")
+    Image.fromarray(page.astype(np.uint16) * 257).save(tmp_path / "16.png")
+    Image.fromarray(page.astype(np.float32) / 255).save(tmp_path / "unit.tif")
+    Image.fromarray(page.astype(np.float32)).save(tmp_path / "levels.tif")
+    assert Image.open(tmp_path / "16.png").mode.startswith("I")
+    expected = open_rgb(tmp_path / "8.png")
+    assert np.array_equal(expected[..., 0], page)
+    for name in ("16.png", "unit.tif", "levels.tif"):
+        assert np.array_equal(open_rgb(tmp_path / name), expected), name
+
+
+def test_flat_images_are_told_apart_from_faint_ones():
+    rgb = np.full((40, 60, 3), (120, 130, 140), np.uint8)
+    assert is_flat(rgb) and is_flat(rgb[..., 0])
+    rgb[10, 10] = (124, 134, 144)                         # a JPEG ripple
+    assert is_flat(rgb)
+    rgb[20:30, 20:25, 1] = 160                            # a faint mark in one channel
+    assert not is_flat(rgb)
 
 
 @pytest.mark.parametrize("content, message", [

@@ -259,6 +259,16 @@ def test_predict_boxes_folder_keeps_images_of_the_same_name_apart(tmp_path, caps
     assert len(texts) == 2 and all(t.startswith("? ") for t in texts)   # withheld: drawn with ?
 
 
+def test_predict_refuses_a_photo_of_one_flat_colour(tmp_path, capsys):
+    model = save_untrained_number_reader(tmp_path / "svhn.npz")
+    Image.new("RGB", (300, 200), (120, 130, 140)).save(tmp_path / "wall.jpg", quality=70)
+    status = predict.main(["--model", str(model), str(tmp_path / "wall.jpg")])
+    err = capsys.readouterr().err
+    assert status == 2 and err.strip().endswith("wall.jpg: nothing to read (the image is one "
+                                                "flat colour)")
+    assert len(err.splitlines()) == 1
+
+
 def test_predict_boxes_is_refused_for_a_digit_classifier(tmp_path):
     model = tmp_path / "digit.npz"
     build_digit_classifier(seed=0, width=8, hidden=16).save(
