@@ -8,11 +8,15 @@ prints one line per image, ``path<TAB>number<TAB>confidence``, where the
 confidence is the probability the model gives the whole reading (its length
 and every digit, from probabilities averaged over a few views; for house-number
 models times the probability that a number is there at all). ``--json``
-prints a JSON list of {"path", "number", "confidence", ...} objects instead.
+prints a JSON list of {"path", "number", "confidence", ...} objects instead
+(house-number models add the found "box", left, top, right, bottom in the
+file's pixels).
 
 The default model, models/svhn-numbers.npz, reads house numbers in colour
-photos of any size: it searches the photo for the number, crops it as its
-training crops were made and reads it (reader/locate.py); ``--boxes OUT`` saves
+photos of any size (a JPEG over 40 megapixels, such as a phone's 48 MP photo,
+is decoded at a half, a quarter or an eighth of its size): it searches the
+photo for the number, crops it as its training crops were made and reads it
+(reader/locate.py); ``--boxes OUT`` saves
 each photo with the box it found and the reading drawn on it, as OUT itself
 when OUT is one .png or .jpg file, else as OUT/NAME.boxes.png for the image
 NAME.jpg (NAME-2.boxes.png for a second image called NAME). A strip model
@@ -38,7 +42,7 @@ from reader.cli import OneLineParser, UserError, fail, probability
 from reader.decode import to_text
 from reader.evaluate import load_reader, read_strips
 from reader.models import softmax
-from reader.preprocess import is_flat, load_strip, open_rgb
+from reader.preprocess import is_flat, load_strip, open_photo
 
 PROG = "predict.py"
 MODELS = Path(__file__).resolve().parent / "models"
@@ -90,7 +94,7 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
     results, used = [], set()
     for path in paths:
         try:
-            photo = open_rgb(path)
+            photo, shrunk = open_photo(path)
             if is_flat(photo):
                 raise UserError(f"{path}: nothing to read (the image is one flat colour)")
         except UserError as err:
@@ -106,7 +110,7 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
         found = find_number(model, photo, meta["alphabet"])
         result = {"path": path, "number": found.number,
                   "confidence": round(found.confidence, 6),
-                  "box": [round(v, 1) for v in found.box]}
+                  "box": [round(v * shrunk, 1) for v in found.box]}    # the file's pixels
         if boxes is not None:
             target = box_path(boxes, path, used)
             try:

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from reader.cli import UserError
-from reader.preprocess import is_flat, load_strip, open_grey, open_rgb
+from reader.preprocess import is_flat, load_strip, open_grey, open_photo, open_rgb
 
 
 def dark_number_on_paper(width=600, height=200) -> np.ndarray:
@@ -110,6 +110,23 @@ def test_huge_declared_size_is_refused_before_decoding(tmp_path):
     (tmp_path / "big.png").write_bytes(png_header_only(10_000, 5_000))   # below Pillow's limit
     with pytest.raises(UserError, match="big.png: image is 10000 x 5000 = 50,000,000 pixels"):
         open_grey(tmp_path / "big.png")
+
+
+def test_a_jpeg_over_the_limit_is_decoded_smaller_and_other_formats_refused(tmp_path):
+    page = np.stack([dark_number_on_paper(400, 300)] * 3, axis=-1)
+    Image.fromarray(page).save(tmp_path / "phone.jpg", quality=95)
+    Image.fromarray(page).save(tmp_path / "phone.png")
+    full, shrunk = open_photo(tmp_path / "phone.jpg")
+    assert full.shape == (300, 400, 3) and shrunk == 1
+    small, shrunk = open_photo(tmp_path / "phone.jpg", max_pixels=40_000)   # 120,000 pixels
+    assert small.shape == (150, 200, 3) and shrunk == 2                       # a quarter
+    assert np.abs(small.astype(int) - full[::2, ::2]).mean() < 8
+    tiny, shrunk = open_photo(tmp_path / "phone.jpg", max_pixels=2_000)
+    assert tiny.shape == (38, 50, 3) and shrunk == 8
+    with pytest.raises(UserError, match="phone.jpg: image is 400 x 300 = 120,000 pixels"):
+        open_photo(tmp_path / "phone.jpg", max_pixels=1_000)                 # 1/8 is too big
+    with pytest.raises(UserError, match="phone.png: image is 400 x 300 = 120,000 pixels"):
+        open_photo(tmp_path / "phone.png", max_pixels=40_000)
 
 
 def test_pixel_limit_is_a_parameter(tmp_path):

@@ -259,6 +259,28 @@ def test_predict_boxes_folder_keeps_images_of_the_same_name_apart(tmp_path, caps
     assert len(texts) == 2 and all(t.startswith("? ") for t in texts)   # withheld: drawn with ?
 
 
+def test_predict_gives_the_box_in_the_pixels_of_a_photo_decoded_smaller(tmp_path, capsys,
+                                                                          monkeypatch):
+    import functools
+
+    import reader.locate
+    from reader.preprocess import open_photo
+    model = save_untrained_number_reader(tmp_path / "svhn.npz")
+    rng = np.random.default_rng(2)
+    Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)).save(tmp_path / "big.jpg")
+    seen = []
+
+    def whole_photo(model, photo, alphabet):             # a search that finds the whole photo
+        seen.append(photo.shape)
+        H, W = photo.shape[:2]
+        return reader.locate.Found("7", 0.5, (0.0, 0.0, float(W), float(H)), np.zeros(5))
+    monkeypatch.setattr(reader.locate, "find_number", whole_photo)
+    monkeypatch.setattr(predict, "open_photo", functools.partial(open_photo, max_pixels=40_000))
+    assert predict.main(["--model", str(model), "--json", str(tmp_path / "big.jpg")]) == 0
+    assert seen == [(150, 200, 3)]                               # read at half the size
+    assert json.loads(capsys.readouterr().out)[0]["box"] == [0.0, 0.0, 400.0, 300.0]
+
+
 def test_predict_refuses_a_photo_of_one_flat_colour(tmp_path, capsys):
     model = save_untrained_number_reader(tmp_path / "svhn.npz")
     Image.new("RGB", (300, 200), (120, 130, 140)).save(tmp_path / "wall.jpg", quality=70)
