@@ -31,6 +31,7 @@ A file that cannot be read gets one line on stderr and makes the exit status
 {"path", "error"}).
 """
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -52,7 +53,7 @@ DEFAULT_MODEL = MODELS / "svhn-numbers.npz"
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")     # --boxes names a file, not a folder
 
 
-def parse_args(argv: list[str]):
+def parse_args(argv: list[str]) -> argparse.Namespace:
     p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL,
                    help="model file written by train.py (default models/svhn-numbers.npz)")

@@ -71,7 +71,7 @@ def default_text(name: str, tasks: Sequence[str] = ALL_TASKS) -> str:
     return "default " + ", ".join(f"{v} ({', '.join(t)})" for v, t in by_value.items())
 
 
-def parse_args(argv: list[str]):
+def parse_args(argv: list[str]) -> argparse.Namespace:
     p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--task", choices=ALL_TASKS, help=f"default {DEFAULTS.task}")
     p.add_argument("--layout", choices=TRAIN_LAYOUTS,
@@ -132,7 +132,7 @@ def parse_args(argv: list[str]):
     return p.parse_args(argv)
 
 
-def config_from(args) -> Config:
+def config_from(args: argparse.Namespace) -> Config:
     """The task's defaults, changed by the options given."""
     values = {name: getattr(args, name) for name in RUN_OPTIONS}
     base = default_config(args.task or DEFAULTS.task)
@@ -159,7 +159,7 @@ def config_from(args) -> Config:
     return cfg
 
 
-def run_dir_for(args, cfg: Config) -> Path:
+def run_dir_for(args: argparse.Namespace, cfg: Config) -> Path:
     if args.resume is not None:
         if not args.resume.is_dir():
             fail(PROG, f"--resume {args.resume}: no such folder")

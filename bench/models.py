@@ -22,9 +22,14 @@ And the two readers this project ships, built as train.py builds them:
   norm, on (N, 3, 54, 54), a dense layer of 512, eight heads.
 """
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 import nn
+
+if TYPE_CHECKING:                   # PyTorch is needed only to run the benchmark
+    import torch
 
 
 def mnist_tower(rng: int = 0, dropout: float = 0.5) -> nn.Sequential:
@@ -63,7 +68,7 @@ def head_classes(model: nn.MultiHead) -> list[int]:
     return [head.layers[-1].out_features for head in model.heads]
 
 
-def torch_model(model: nn.Model):
+def torch_model(model: nn.Model) -> "torch.nn.Module":
     """The same network in PyTorch, with the same initial weights. A MultiHead
     becomes a module whose forward returns the list of its heads' outputs."""
     import torch
@@ -75,7 +80,7 @@ def torch_model(model: nn.Model):
                 self.trunk = torch_model(model.trunk)
                 self.heads = torch.nn.ModuleList(torch_model(h) for h in model.heads)
 
-            def forward(self, x):
+            def forward(self, x: "torch.Tensor") -> list["torch.Tensor"]:
                 h = self.trunk(x)
                 return [head(h) for head in self.heads]
         return MultiHead()

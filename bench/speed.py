@@ -30,7 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -52,6 +54,11 @@ from reader.cli import OneLineParser, whole_number  # noqa: E402
 # An MNIST strip is five 28 x 28 tiles through one shared tower: a batch of B
 # strips is a batch of 5B tiles, and speed is counted in strips. The readers'
 # classes are their heads' (bench.models.head_classes); their batch is train.py's.
+if TYPE_CHECKING:                   # PyTorch is needed only to run the benchmark
+    import torch
+
+Step = Callable[[], None]           # one training step, or one forward pass
+
 CONFIGS = [
     ("mnist-strips", mnist_tower, 5, (1, 28, 28), 11, [32]),
     ("svhn-digits", svhn_cnn, 1, (3, 32, 32), 10, [20, 128]),
@@ -60,7 +67,7 @@ CONFIGS = [
 ]
 
 
-def nn_runner(model: nn.Model, x: np.ndarray, y: np.ndarray):
+def nn_runner(model: nn.Model, x: np.ndarray, y: np.ndarray) -> tuple[Step, Step]:
     """(train_step, infer) closures; y is (N,), or (N, heads) for a MultiHead."""
     multi = isinstance(model, nn.MultiHead)
     losses = [nn.SoftmaxCrossEntropy() for _ in range(y.shape[1] if multi else 1)]
@@ -83,7 +90,8 @@ def nn_runner(model: nn.Model, x: np.ndarray, y: np.ndarray):
     return train_step, infer
 
 
-def torch_runner(model, x: np.ndarray, y: np.ndarray):
+def torch_runner(model: "torch.nn.Module", x: np.ndarray, y: np.ndarray
+                 ) -> tuple[Step, Step]:
     import torch
 
     xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
@@ -108,14 +116,16 @@ def torch_runner(model, x: np.ndarray, y: np.ndarray):
     return train_step, infer
 
 
-def timed(fn, steps: int) -> float:
+def timed(fn: Step, steps: int) -> float:
     start = time.perf_counter()
     for _ in range(steps):
         fn()
     return (time.perf_counter() - start) / steps
 
 
-def bench_config(name, builder, per_example, shape, classes, batch, rounds, steps) -> dict:
+def bench_config(name: str, builder: Callable[[], nn.Model], per_example: int,
+                 shape: tuple[int, ...], classes: int | None, batch: int, rounds: int,
+                 steps: int) -> dict:
     rng = np.random.default_rng(0)
     n = batch * per_example
     x = rng.standard_normal((n, *shape)).astype(np.float32)

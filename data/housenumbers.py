@@ -76,7 +76,7 @@ import csv
 import math
 import os
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -141,8 +141,9 @@ class HouseNumberGenerator:
         """``count`` synthetic number crops, framed as SVHN's, (count, size, size, 3) uint8."""
         return self._draw(count, rng, size, self._number, "synthetic")
 
-    def _draw(self, count: int, rng: np.random.Generator, size: int, draw, prefix: str
-              ) -> NumberImages:
+    def _draw(self, count: int, rng: np.random.Generator, size: int,
+              draw: Callable[[list[int], np.random.Generator, int], tuple[np.ndarray, np.ndarray]],
+              prefix: str) -> NumberImages:
         """Draw ``count`` labels, then one image and its boxes per label with ``draw``."""
         labels = draw_labels(count, rng)
         images = np.empty((count, size, size, 3), np.uint8)

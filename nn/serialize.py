@@ -146,7 +146,8 @@ def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise ModelFileError(f"{path}: not a readable .npz file ({err})") from None
 
 
-def load(path: str | os.PathLike, return_arrays: bool = False):
+def load(path: str | os.PathLike, return_arrays: bool = False
+         ) -> Model | tuple[Model, dict[str, np.ndarray]]:
     """Rebuild the model saved at ``path``.
 
     With ``return_arrays=True`` returns (model, arrays) so callers can read the

@@ -55,7 +55,9 @@ once), and the second look a few small batches more (one of up to 300 views
 for a column), so a photo takes about a second with two threads.
 """
 
+import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -237,7 +239,8 @@ def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789"
                  tuple(candidates))
 
 
-def draw_found(photo: np.ndarray, found: Found, path, withheld: bool = False) -> None:
+def draw_found(photo: np.ndarray, found: Found, path: str | os.PathLike,
+               withheld: bool = False) -> None:
     """Save the photo with the found box and the reading drawn on it (a reading
     ``withheld`` for too little confidence is drawn after a '?')."""
     from PIL import ImageDraw
@@ -259,7 +262,8 @@ def draw_found(photo: np.ndarray, found: Found, path, withheld: bool = False) ->
     image.save(path)
 
 
-def measure_search(model: nn.Model, photos, truth: np.ndarray, texts: list[str],
+def measure_search(model: nn.Model, photos: Sequence[np.ndarray], truth: np.ndarray,
+                   texts: list[str],
                    alphabet: str = "0123456789", second_look: bool = True
                    ) -> dict[str, np.ndarray]:
     """Run the search on photos (each (H, W, 3) uint8) whose numbers are known.

@@ -156,7 +156,8 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def logits(model: nn.Model, kind: str, x: np.ndarray, training: bool = False):
+def logits(model: nn.Model, kind: str, x: np.ndarray, training: bool = False
+           ) -> np.ndarray | list[np.ndarray]:
     """Raw outputs: strip -> [length (N, 5), char_1..char_5 (N, C)]; tower -> (N, 5, C + 1)."""
     if kind == "tower":
         z = model.forward(to_tiles(x), training)                               # (5N, C + 1)

@@ -17,6 +17,7 @@ from reader.evaluate import evaluate, evaluate_views_and_one, reader_metadata
 from reader.losses import strip_loss, tower_loss
 from reader.models import MAX_LENGTH, build, logits, softmax, to_input, tower_probabilities
 from reader.tasks import TEST_SEED, VALIDATION_SEED, TrainStrips, fixed_strips, get_task, load_pools
+from reader.training import Config
 from reader.views import ONE_VIEW
 
 
@@ -45,7 +46,7 @@ class StripJob:
 
     validation_keys = ("canonical_sequence", "free_sequence")
 
-    def __init__(self, cfg, data_dir: str | None) -> None:
+    def __init__(self, cfg: Config, data_dir: str | None) -> None:
         self.cfg = cfg
         self.task = get_task(cfg.task)
         self.blank = len(self.task.alphabet)

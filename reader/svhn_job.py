@@ -41,6 +41,7 @@ from reader.svhn_models import (
     build_number_reader,
     to_input,
 )
+from reader.training import Config
 from reader.views import CENTRE_WINDOW, DIGIT_SHIFTS, ONE_VIEW, WINDOW_OFFSETS, mean_of_views, shift
 
 SVHN_TASKS = {"svhn-numbers": "number", "svhn-digits": "digit"}     # task -> its model kind
@@ -197,7 +198,7 @@ class NumberJob:
 
     validation_keys = ("sequence",)
 
-    def __init__(self, cfg, data_dir: str | None) -> None:
+    def __init__(self, cfg: Config, data_dir: str | None) -> None:
         self.cfg = cfg
         # read first: a wrong file should fail before minutes of making synthetic data
         hard = np.concatenate([load_hard_negatives(path, cfg.protocol)
@@ -277,7 +278,7 @@ class DigitJob:
 
     validation_keys = ("accuracy",)
 
-    def __init__(self, cfg, data_dir: str | None) -> None:
+    def __init__(self, cfg: Config, data_dir: str | None) -> None:
         self.cfg = cfg
         splits = load_splits(cfg.protocol, data_dir)
         parts = [digit_crops(splits.train)]
@@ -367,7 +368,7 @@ def digit_lines(results: dict[str, dict[str, Any]], how: str = "") -> list[str]:
             for name, r in results.items()]
 
 
-def make_svhn_job(cfg, data_dir: str | None) -> NumberJob | DigitJob:
+def make_svhn_job(cfg: Config, data_dir: str | None) -> NumberJob | DigitJob:
     if cfg.task == "svhn-numbers":
         return NumberJob(cfg, data_dir)
     if cfg.task == "svhn-digits":

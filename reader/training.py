@@ -224,7 +224,7 @@ class GentleInterrupt:
         self.requested = False
         self._previous = None
 
-    def _handle(self, signum, frame) -> None:
+    def _handle(self, signum: int, frame: object) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
