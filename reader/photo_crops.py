@@ -48,9 +48,11 @@ def to_photo(box: np.ndarray, window: tuple) -> np.ndarray:
 
 
 def sane(box: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Clip a box to the photo and give it at least 4 px each way."""
-    left, top = np.clip(box[0], 0, width - 4), np.clip(box[1], 0, height - 4)
-    right, bottom = np.clip(box[2], left + 4, width), np.clip(box[3], top + 4, height)
+    """Clip a box to the photo and give it at least 4 px each way (all of a photo
+    narrower or lower than that)."""
+    least_w, least_h = min(4, width), min(4, height)
+    left, top = np.clip(box[0], 0, width - least_w), np.clip(box[1], 0, height - least_h)
+    right, bottom = np.clip(box[2], left + least_w, width), np.clip(box[3], top + least_h, height)
     return np.array([left, top, right, bottom])
 
 
