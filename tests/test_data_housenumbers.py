@@ -8,7 +8,6 @@ the window outwards).  Tests marked ``realdata`` read $DIGITS_DATA.
 """
 
 import csv
-import io
 import os
 import tarfile
 
@@ -16,6 +15,7 @@ import matplotlib
 import numpy as np
 import pytest
 from PIL import Image
+from svhn_fixtures import add_bytes, image_bytes
 
 from data.errors import DataError
 from data.glyphs import GlyphCache, find_fonts, font_renders_digits
@@ -30,8 +30,6 @@ from data.render import _warp, apply, place, plan_number, shift
 from data.svhn import BLANK, NumberImages
 
 MPL_FONTS = os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf")
-needs_real_data = pytest.mark.skipif(
-    not os.environ.get("DIGITS_DATA"), reason="DIGITS_DATA is not set: no real datasets")
 
 
 @pytest.fixture(scope="module")
@@ -132,10 +130,14 @@ def test_boxes_sit_tight_on_the_ink():
         assert np.abs(got - raw).max() < 0.12 * height + plan.grow * height / plan.level + 1
 
 
-def test_generator_takes_background_patches_and_checks_them():
+def test_generator_takes_background_patches_and_checks_them(generator):
     patches = np.random.default_rng(0).integers(0, 256, (5, 20, 24, 3), dtype=np.uint8)
     out = HouseNumberGenerator(backgrounds=patches).numbers(20, np.random.default_rng(1))
     assert out.images.shape == (20, 64, 64, 3)
+    # The patches are used: the same draw without them gives the same numbers on other walls.
+    plain = generator.numbers(20, np.random.default_rng(1))
+    assert np.array_equal(out.labels, plain.labels)
+    assert all(not np.array_equal(a, b) for a, b in zip(out.images, plain.images, strict=True))
     with pytest.raises(ValueError):
         HouseNumberGenerator(backgrounds=patches[..., 0])
 
@@ -195,12 +197,6 @@ def has_red(patches: np.ndarray) -> bool:
     return bool(((patches[..., 0] > 100) & (patches[..., 1] < 80)).any())
 
 
-def png_bytes(image: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, "PNG")
-    return buf.getvalue()
-
-
 def write_svhn(folder, members: dict[str, bytes], rows: list[list]) -> None:
     svhn = folder / "svhn"
     svhn.mkdir(parents=True, exist_ok=True)
@@ -211,9 +207,7 @@ def write_svhn(folder, members: dict[str, bytes], rows: list[list]) -> None:
         w.writerows(rows)
     with tarfile.open(svhn / "format1_subset_png.tar", "w") as tar:
         for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+            add_bytes(tar, name, data)
 
 
 def test_background_patches_avoid_the_digit_boxes():
@@ -233,7 +227,7 @@ def test_background_patches_avoid_the_digit_boxes():
 
 def test_train_backgrounds_reads_only_train_images(tmp_path):
     image = red_digit_image(160, 80, (60, 15, 30, 50))
-    write_svhn(tmp_path, {"train/1.png": png_bytes(image), "test/1.png": b"not even a png"},
+    write_svhn(tmp_path, {"train/1.png": image_bytes(image), "test/1.png": b"not even a png"},
                [["train", "1.png", 0, 5, 60, 15, 30, 50, 160, 80],
                 ["test", "1.png", 0, 2, 0, 0, 10, 10, 20, 20]])
     patches = train_backgrounds(tmp_path, size=16, per_image=6, rng=np.random.default_rng(0))
@@ -256,13 +250,12 @@ def test_train_backgrounds_names_missing_or_damaged_files(tmp_path):
     write_svhn(tmp_path, {"train/1.png": b"\x89PNG broken"}, rows)
     with pytest.raises(DataError, match="train/1.png"):
         train_backgrounds(tmp_path)
-    write_svhn(tmp_path, {"train/2.png": png_bytes(red_digit_image(64, 48, (1, 1, 5, 5)))}, rows)
+    write_svhn(tmp_path, {"train/2.png": image_bytes(red_digit_image(64, 48, (1, 1, 5, 5)))}, rows)
     with pytest.raises(DataError, match="train/2.png"):
         train_backgrounds(tmp_path)                  # an image without boxes
 
 
 @pytest.mark.realdata
-@needs_real_data
 def test_real_train_backgrounds_feed_the_generator():
     from data.svhn import load_number_crops
 

@@ -3,7 +3,7 @@
 The loader tests write tiny files in the real formats (idx + gzip, .npz, PNG
 folders) into a temporary folder, so they need neither the network nor the
 real datasets.  Tests marked ``realdata`` read the real files under
-``$DIGITS_DATA`` and are skipped when it is not set.
+``$DIGITS_DATA`` (conftest.py skips them when it is not set).
 """
 
 import gzip
@@ -13,10 +13,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import idx2numpy
 import numpy as np
 import pytest
 from PIL import Image
+from reader_fixtures import raises_data_error_naming, write_mnist_files
 
 from data import mnist
 from data.download import fetch, md5_of_file
@@ -40,8 +40,10 @@ def write_gz(path: Path, raw: bytes) -> None:
     path.write_bytes(gzip.compress(raw))
 
 
-def write_tiny_mnist(data_dir: Path, n_train: int = 6, n_test: int = 3) -> dict[str, np.ndarray]:
-    """Write the four MNIST files in the real idx + gzip format; return the arrays."""
+def write_random_mnist(data_dir: Path, n_train: int = 6, n_test: int = 3
+                       ) -> dict[str, np.ndarray]:
+    """Write the four MNIST files, random pixels (reader_fixtures.write_mnist_files); return
+    the arrays, to compare with what the loader reads."""
     rng = np.random.default_rng(0)
     arrays = {
         TRAIN_IMAGES: rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
@@ -49,14 +51,8 @@ def write_tiny_mnist(data_dir: Path, n_train: int = 6, n_test: int = 3) -> dict[
         TEST_IMAGES: rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
         TEST_LABELS: rng.integers(0, 10, n_test, dtype=np.uint8),
     }
-    for name, array in arrays.items():
-        write_gz(data_dir / "mnist" / name, idx2numpy.convert_to_string(array))
+    write_mnist_files(data_dir, arrays)
     return arrays
-
-
-def raises_data_error_naming(file_name: str):
-    """pytest.raises for a one-line DataError whose message contains file_name."""
-    return pytest.raises(DataError, match=file_name.replace(".", r"\."))
 
 
 def no_network(monkeypatch) -> None:
@@ -112,7 +108,7 @@ def test_fetch_failure_says_where_to_put_the_file(tmp_path):
 
 
 def test_load_tiny_mnist(tmp_path):
-    arrays = write_tiny_mnist(tmp_path)
+    arrays = write_random_mnist(tmp_path)
     data = load_mnist(tmp_path, download=False)
     assert np.array_equal(data.train_images, arrays[TRAIN_IMAGES])
     assert np.array_equal(data.train_labels, arrays[TRAIN_LABELS])
@@ -122,7 +118,7 @@ def test_load_tiny_mnist(tmp_path):
 
 
 def test_mnist_splits_are_first_last_and_test(tmp_path):
-    arrays = write_tiny_mnist(tmp_path, n_train=6)
+    arrays = write_random_mnist(tmp_path, n_train=6)
     splits = mnist_splits(tmp_path, validation_size=2, download=False)
     assert np.array_equal(splits.train.images, arrays[TRAIN_IMAGES][:4])
     assert np.array_equal(splits.validation.labels, arrays[TRAIN_LABELS][4:])
@@ -130,7 +126,7 @@ def test_mnist_splits_are_first_last_and_test(tmp_path):
 
 
 def test_truncated_gzip(tmp_path):
-    write_tiny_mnist(tmp_path)
+    write_random_mnist(tmp_path)
     path = tmp_path / "mnist" / TRAIN_IMAGES
     path.write_bytes(path.read_bytes()[:-200])
     with raises_data_error_naming(TRAIN_IMAGES):
@@ -138,32 +134,32 @@ def test_truncated_gzip(tmp_path):
 
 
 def test_not_a_gzip_file(tmp_path):
-    write_tiny_mnist(tmp_path)
+    write_random_mnist(tmp_path)
     (tmp_path / "mnist" / TEST_LABELS).write_bytes(b"<html>404 not found</html>")
     with raises_data_error_naming(TEST_LABELS):
         load_mnist(tmp_path, download=False)
 
 
 def test_wrong_magic_number(tmp_path):
-    write_tiny_mnist(tmp_path)
+    write_random_mnist(tmp_path)
     # an image file where the labels should be
     images = np.zeros((6, 28, 28), np.uint8)
-    write_gz(tmp_path / "mnist" / TRAIN_LABELS, idx2numpy.convert_to_string(images))
+    write_mnist_files(tmp_path, {TRAIN_LABELS: images})
     with raises_data_error_naming(TRAIN_LABELS) as error:
         load_mnist(tmp_path, download=False)
     assert "magic" in str(error.value)
 
 
 def test_wrong_image_size(tmp_path):
-    write_tiny_mnist(tmp_path)
+    write_random_mnist(tmp_path)
     images = np.zeros((3, 28, 27), np.uint8)
-    write_gz(tmp_path / "mnist" / TEST_IMAGES, idx2numpy.convert_to_string(images))
+    write_mnist_files(tmp_path, {TEST_IMAGES: images})
     with raises_data_error_naming(TEST_IMAGES):
         load_mnist(tmp_path, download=False)
 
 
 def test_data_shorter_than_header(tmp_path):
-    write_tiny_mnist(tmp_path)
+    write_random_mnist(tmp_path)
     header = struct.pack(">iiii", 2051, 6, 28, 28)
     write_gz(tmp_path / "mnist" / TRAIN_IMAGES, header + bytes(5 * 28 * 28))
     with raises_data_error_naming(TRAIN_IMAGES):
@@ -171,16 +167,16 @@ def test_data_shorter_than_header(tmp_path):
 
 
 def test_image_label_count_mismatch(tmp_path):
-    write_tiny_mnist(tmp_path, n_train=6)
+    write_random_mnist(tmp_path, n_train=6)
     labels = np.zeros(5, np.uint8)
-    write_gz(tmp_path / "mnist" / TRAIN_LABELS, idx2numpy.convert_to_string(labels))
+    write_mnist_files(tmp_path, {TRAIN_LABELS: labels})
     with raises_data_error_naming(TRAIN_LABELS) as error:
         load_mnist(tmp_path, download=False)
     assert "5 labels" in str(error.value) and "6 images" in str(error.value)
 
 
 def test_missing_files_offline_say_where_to_put_them(tmp_path, monkeypatch):
-    write_tiny_mnist(tmp_path)
+    write_random_mnist(tmp_path)
     (tmp_path / "mnist" / TRAIN_IMAGES).unlink()
     (tmp_path / "mnist" / TEST_LABELS).unlink()
     no_network(monkeypatch)
@@ -195,7 +191,7 @@ def test_missing_files_offline_say_where_to_put_them(tmp_path, monkeypatch):
 
 def test_missing_files_are_downloaded_from_a_mirror(tmp_path, monkeypatch):
     mirror = tmp_path / "mirror"
-    arrays = write_tiny_mnist(mirror)
+    arrays = write_random_mnist(mirror)
     md5s = {name: md5_of_file(mirror / "mnist" / name) for name in arrays}
     monkeypatch.setattr(mnist, "MNIST_MD5", md5s)
     monkeypatch.setattr(mnist, "MNIST_MIRRORS", ("http://127.0.0.1:9/nothing/",
@@ -272,18 +268,12 @@ def test_notmnist_png_folders_skip_unreadable_files(tmp_path):
 
 # ---------------------------------------------------------------- real data
 
-needs_real_data = pytest.mark.skipif(
-    not os.environ.get("DIGITS_DATA"), reason="DIGITS_DATA is not set: no real datasets"
-)
-
-
 @pytest.fixture(scope="module")
 def real_mnist():
     return load_mnist(download=False)
 
 
 @pytest.mark.realdata
-@needs_real_data
 def test_real_mnist_counts_and_label_histograms(real_mnist):
     assert real_mnist.train_images.shape == (60000, 28, 28)
     assert real_mnist.test_images.shape == (10000, 28, 28)
@@ -294,14 +284,12 @@ def test_real_mnist_counts_and_label_histograms(real_mnist):
 
 
 @pytest.mark.realdata
-@needs_real_data
 def test_real_mnist_splits():
     splits = mnist_splits(download=False)
     assert (len(splits.train), len(splits.validation), len(splits.test)) == (50000, 10000, 10000)
 
 
 @pytest.mark.realdata
-@needs_real_data
 def test_real_notmnist():
     data = load_notmnist()
     assert data.images.shape == (18724, 28, 28) and data.images.dtype == np.uint8
@@ -322,6 +310,6 @@ def test_downloads_go_only_into_the_default_folder(monkeypatch, tmp_path):
 
 
 def test_mnist_splits_hold_out_a_sixth_by_default(tmp_path):
-    write_tiny_mnist(tmp_path, n_train=12)
+    write_random_mnist(tmp_path, n_train=12)
     splits = mnist_splits(tmp_path, download=False)
     assert len(splits.validation.labels) == 2 and len(splits.train.labels) == 10

@@ -3,12 +3,11 @@
 Tiny files in the official layouts are written into a temporary folder: .mat
 files with scipy, a MATLAB v7.3 digitStruct.mat with h5py (object references
 into ``#refs#``, in both the one-digit and the many-digit form), PNGs and
-tar.gz archives. Tests marked ``realdata`` crop the project's real PNGs and
-compare them with the stored ``svhn/format1_crops``.
+tar.gz archives (the writers live in svhn_fixtures.py). Tests marked ``realdata``
+crop the project's real PNGs and compare them with the stored ``svhn/format1_crops``.
 """
 
 import io
-import os
 import tarfile
 from pathlib import Path
 
@@ -17,10 +16,19 @@ import numpy as np
 import pytest
 import scipy.io
 from PIL import Image
+from reader_fixtures import raises_data_error_naming
+from svhn_fixtures import (
+    NUMBERS,
+    SIZES,
+    add_bytes,
+    image_bytes,
+    png_image,
+    write_digit_struct,
+    write_format1,
+)
 
 import data.paths
 from data import svhn_official
-from data.errors import DataError
 from data.paths import dataset_dir
 from data.strips import BLANK
 from data.svhn import crop_number, load_number_crops
@@ -31,95 +39,6 @@ from data.svhn_official import (
     load_format1,
     read_digit_struct,
 )
-
-# ---------------------------------------------------------------- helpers
-
-MATLAB_73_HEADER = (b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Tue Jan  1 00:00:00 "
-                    b"2013 HDF5 schema 1.00 .").ljust(116) + bytes(8) + b"\x00\x02IM"
-
-
-def raises_data_error_naming(file_name: str):
-    return pytest.raises(DataError, match=file_name.replace(".", r"\."))
-
-
-def write_digit_struct(path: Path, numbers: dict[str, list[tuple[int, list[float]]]]) -> None:
-    """Write {name: [(SVHN label 1-10, [left, top, w, h]), ...]} as MATLAB v7.3 would.
-
-    A 1 x K MATLAB array is an HDF5 dataset of shape (K, 1); struct arrays and
-    strings live in ``#refs#`` and are reached through object references. A
-    one-digit bbox holds its fields as (1, 1) doubles, a K-digit bbox as (K, 1)
-    references to (1, 1) doubles.
-    """
-    with h5py.File(path, "w", userblock_size=512) as f:
-        refs, counter = f.create_group("#refs#"), iter(range(1 << 30))
-
-        def put(data, matlab_class: str = "double"):
-            dataset = refs.create_dataset(f"r{next(counter)}", data=data)
-            dataset.attrs["MATLAB_class"] = np.bytes_(matlab_class)
-            return dataset.ref
-
-        name_refs, bbox_refs = [], []
-        for name, digits in numbers.items():
-            name_refs.append(put(np.array([[ord(c)] for c in name], np.uint16), "char"))
-            bbox = refs.create_group(f"r{next(counter)}")
-            bbox.attrs["MATLAB_class"] = np.bytes_("struct")
-            columns = {"label": [label for label, _ in digits]}
-            for j, key in enumerate(("left", "top", "width", "height")):
-                columns[key] = [box[j] for _, box in digits]
-            for key in ("height", "label", "left", "top", "width"):
-                if len(digits) == 1:
-                    bbox.create_dataset(key, data=np.array([[columns[key][0]]], np.float64))
-                else:
-                    bbox.create_dataset(key, data=np.array(
-                        [[put(np.array([[v]], np.float64))] for v in columns[key]],
-                        dtype=h5py.ref_dtype))
-            bbox_refs.append(bbox.ref)
-        struct = f.create_group("digitStruct")
-        struct.attrs["MATLAB_class"] = np.bytes_("struct")
-        struct.create_dataset("name", data=np.array([[r] for r in name_refs], h5py.ref_dtype))
-        struct.create_dataset("bbox", data=np.array([[r] for r in bbox_refs], h5py.ref_dtype))
-    with open(path, "r+b") as f:                    # the MATLAB header in the HDF5 user block
-        f.write(MATLAB_73_HEADER)
-
-
-# three images: one digit ("7"), two digits ("10": label 10 is the digit 0), six digits
-NUMBERS = {
-    "1.png": [(7, [10.0, 6.0, 8.0, 14.0])],
-    "2.png": [(1, [4.0, 3.0, 6.0, 12.0]), (10, [11.0, 4.0, 7.0, 12.0])],
-    "3.png": [(d, [2.0 + 5 * d, 2.0, 5.0, 9.0]) for d in range(1, 7)],
-}
-SIZES = {"1.png": (24, 30), "2.png": (20, 25), "3.png": (16, 40)}          # (height, width)
-
-
-def png_image(name: str) -> np.ndarray:
-    H, W = SIZES[name]
-    rng = np.random.default_rng(int(name[0]))
-    return rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    Image.fromarray(image).save(out, "PNG")
-    return out.getvalue()
-
-
-def write_format1(folder: Path, split: str = "train", struct_first: bool = True,
-                  leave_out: str = "") -> Path:
-    """An official-style ``<split>.tar.gz`` holding ``<split>/<n>.png`` and digitStruct.mat."""
-    folder.mkdir(parents=True, exist_ok=True)
-    mat = folder / "digitStruct.mat"
-    write_digit_struct(mat, NUMBERS)
-    files = [(f"{split}/{n}", png_bytes(png_image(n))) for n in NUMBERS if n != leave_out]
-    files.insert(0 if struct_first else len(files), (f"{split}/digitStruct.mat",
-                                                     mat.read_bytes()))
-    archive = folder / f"{split}.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        for name, data in files:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return archive
-
 
 # ---------------------------------------------------------------- format 2: 32 x 32 .mat
 
@@ -251,10 +170,7 @@ def write_annotated(folder: Path, sizes: dict[str, tuple[int, int]]) -> tuple[Pa
     lines = ["split,filename,digit_index,label,left,top,width,height,img_width,img_height"]
     with tarfile.open(tar_path, "w") as tar:
         for name in ["2.png", "1.png"]:
-            data = png_bytes(png_image(name))
-            info = tarfile.TarInfo(f"test/{name}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+            add_bytes(tar, f"test/{name}", image_bytes(png_image(name)))
             H, W = sizes[name]
             for i, (label, (x, y, w, h)) in enumerate(NUMBERS[name]):
                 lines.append(f"test,{name},{i},{label},{x:g},{y:g},{w:g},{h:g},{W},{H}")
@@ -320,9 +236,6 @@ def test_downloads_only_the_md5_checked_files_into_the_default_folder(monkeypatc
 
 # ---------------------------------------------------------------- real data
 
-needs_real_data = pytest.mark.skipif(
-    not os.environ.get("DIGITS_DATA"), reason="DIGITS_DATA is not set: no real datasets"
-)
 FIRST = [f"{n}.png" for n in range(1, 21)]
 
 
@@ -335,7 +248,6 @@ def real_pngs():
 
 
 @pytest.mark.realdata
-@needs_real_data
 def test_real_pngs_crop_to_the_stored_format1_crops(real_pngs):
     stored = load_number_crops("test", names=FIRST)
     assert stored.names == real_pngs.names
@@ -353,7 +265,6 @@ def test_real_pngs_crop_to_the_stored_format1_crops(real_pngs):
 
 
 @pytest.mark.realdata
-@needs_real_data
 def test_real_pngs_through_a_digit_struct_folder(tmp_path, real_pngs):
     svhn = dataset_dir("svhn")
     annotations = svhn_official.read_annotations(svhn / "annotations.csv", "test")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from reader_fixtures import assert_one_line_error, run_cli
-from svhn_fixtures import use_tiny_number_reader
+from svhn_fixtures import save_untrained_number_reader, use_tiny_number_reader
 
 import nn
 import train
@@ -11,7 +11,7 @@ from data.housenumbers import touching
 from reader.hard_negatives import inside, mine_image
 from reader.hard_negatives import main as mine_main
 from reader.svhn_data import NumberBatches, empty_windows, load_hard_negatives
-from reader.svhn_job import EMPTY_PER_IMAGE, svhn_metadata
+from reader.svhn_job import EMPTY_PER_IMAGE
 from reader.svhn_models import build_number_reader
 from reader.training import default_config
 
@@ -22,10 +22,9 @@ def tiny_reader(seed: int = 0) -> nn.Model:
 
 @pytest.fixture(scope="module")
 def reader_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "reader.npz"
-    cfg = default_config("svhn-numbers")
-    tiny_reader().save(str(path), svhn_metadata("number", cfg.task, vars(cfg), "test"))
-    return path
+    return save_untrained_number_reader(tmp_path_factory.mktemp("model") / "reader.npz",
+                                        vars(default_config("svhn-numbers")), hidden=16,
+                                        presence=True)
 
 
 def test_a_window_touches_a_digit_box_grown_by_one_pixel():

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nn_fixtures import GRAD_TOL, assert_gradients_ok
 from strategies import (
     conv_cases,
     dense_cases,
@@ -35,17 +36,9 @@ from strategies import (
 
 import nn
 
-TOL = 1e-6
+TOL = GRAD_TOL
 ENTRIES = 48        # entries of each array checked per example (keeps the run short)
 FAST = settings(max_examples=30, deadline=None)
-
-
-def assert_gradients_ok(errors: dict[str, float], params: tuple[str, ...], tol: float = TOL
-                        ) -> None:
-    """All arrays checked (the input and every parameter) and every error below ``tol``."""
-    assert set(errors) == {"input", *params}, f"gradcheck checked {sorted(errors)}"
-    bad = {name: err for name, err in errors.items() if not err < tol}   # `not <` catches NaN
-    assert not bad, f"relative errors above {tol}: {bad} (all: {errors})"
 
 
 # ------------------------------------------------------------------ the checker itself
@@ -92,6 +85,33 @@ def test_gradcheck_detects_a_wrong_parameter_gradient():
     errors = nn.gradcheck(layer, normal((2, 4), 0))
     assert errors["input"] < TOL and errors["W"] < TOL
     assert errors["b"] > 0.5
+
+
+def _one_weight_two_pixels(seed: int) -> tuple[nn.Conv2D, np.ndarray]:
+    """A 1 x 1 convolution of a 2 x 1 image, padded by 2: its weight's gradient is
+    x₁R₁ + x₂R₂, which for this seed cancels to 4.7e-5 while L is about 10."""
+    layer = nn.Conv2D(1, 1, 1, padding=2, dtype=np.float64, rng=seed)
+    layer.params["b"][...] = normal((1,), seed + 1)
+    return layer, normal((1, 1, 2, 1), seed + 2)
+
+
+class _WrongWeightGradConv(nn.Conv2D):
+    def backward(self, dy, input_grad=True):
+        dx = super().backward(dy, input_grad)
+        self.grads["W"] *= 1.5                           # half as large again
+        return dx
+
+
+def test_gradcheck_judges_a_gradient_that_cancels_on_the_differences_resolution():
+    layer, x = _one_weight_two_pixels(160)
+    layer.forward(x)
+    layer.backward(np.random.default_rng((160, 0x5EED)).standard_normal((1, 1, 6, 5)))
+    assert abs(layer.grads["W"].item()) < 1e-4                    # it does cancel
+    # judged on its own size, the differences' rounding (1.2e-9) would be 2.6e-5
+    assert nn.gradcheck(layer, x, seed=160)["W"] < TOL
+    wrong = _WrongWeightGradConv(1, 1, 1, padding=2, dtype=np.float64, rng=160)
+    wrong.params["b"][...] = layer.params["b"]
+    assert nn.gradcheck(wrong, x, seed=160)["W"] > 1e-4   # 2.3e-5 off: 1.0e-3, still seen
 
 
 def test_gradcheck_refuses_float32_parameters():

@@ -5,21 +5,24 @@ import math
 
 import numpy as np
 import pytest
-from nn_fixtures import deeper_cnn, images, multihead, small_cnn
+from nn_fixtures import (
+    GRAD_TOL,
+    assert_gradients_ok,
+    deeper_cnn,
+    images,
+    kink_margin,
+    multihead,
+    small_cnn,
+)
 from strategies import normal
 
 import nn
 
-TOL = 1e-6
+TOL = GRAD_TOL
+
 
 def param_names(model) -> set[str]:
     return {name for name, _, _ in model.named_parameters()}
-
-
-def assert_gradients_ok(errors, model, tol=TOL):
-    assert set(errors) == {"input"} | param_names(model)
-    bad = {k: e for k, e in errors.items() if not e < tol}
-    assert not bad, f"relative errors above {tol}: {bad}"
 
 
 # ------------------------------------------------------------------ end-to-end gradients
@@ -29,7 +32,20 @@ def assert_gradients_ok(errors, model, tol=TOL):
 # (1e-6 · the largest weight or input it is summed from) of zero, nor are two
 # candidates of a pooling window that close; all zeros pooled after a ReLU tie, but
 # the gradient there is 0 on both sides. So the networks are linear or smooth on
-# every [u - ε, u + ε] probed.
+# every [u - ε, u + ε] probed. Each test checks that (nn_fixtures.kink_margin): every
+# ReLU input and every gap in a pooling window is at least KINK = 100 steps from a kink.
+KINK = 1e-4
+
+
+@pytest.mark.parametrize("x, margin", [
+    ([[1.0, -0.5], [0.7, 0.6]], 0.3),            # ReLU inputs >= 0.5, pooling gap 1 - 0.7
+    ([[1.0, -0.5], [1.0, 0.6]], 0.0),            # a tie for the maximum
+    ([[1.0, 0.0], [0.2, 0.6]], 0.0),             # a ReLU input at its kink
+    ([[-1.0, -2.0], [-3.0, -4.0]], 1.0),         # a window of zeros after the ReLU: no tie
+])
+def test_kink_margin_sees_kinks_and_ties(x, margin):
+    model = nn.Sequential([nn.ReLU(), nn.MaxPool2D(2)])
+    assert kink_margin(model, np.array([[x]])) == pytest.approx(margin)
 
 
 @pytest.mark.parametrize("N", [1, 3])
@@ -38,8 +54,9 @@ def test_small_cnn_gradients(N):
     for layer in model.layers:                      # non-zero biases
         if "b" in layer.params:
             layer.params["b"][...] = 0.1 * normal(layer.params["b"].shape, 5)
+    assert kink_margin(model, images(N, 7, N)) > KINK
     errors = nn.gradcheck(model, images(N, 7, N), max_entries=40)
-    assert_gradients_ok(errors, model)
+    assert_gradients_ok(errors, param_names(model))
 
 
 # In training mode batch norm subtracts the batch mean, so anything that shifts all
@@ -54,27 +71,30 @@ BATCH_INVARIANT = {"0.b", "4.b", "7.b"}
 def test_deeper_cnn_gradients_in_training_mode_without_dropout():
     model = deeper_cnn()
     model.layers[6].p = 0.0                          # dropout would redraw its mask per call
+    assert kink_margin(model, images(4, 9, 1), training=True) > KINK
     errors = nn.gradcheck(model, images(4, 9, 1), training=True, max_entries=30)
     scale = max(np.abs(layer.grads[key]).max() for _, layer, key in model.named_parameters())
     for name, layer, key in model.named_parameters():
         if name in BATCH_INVARIANT:
             assert np.abs(layer.grads[key]).max() < 1e-12 * scale, name
             errors[name] = 0.0
-    assert_gradients_ok(errors, model)
+    assert_gradients_ok(errors, param_names(model))
 
 
 def test_deeper_cnn_gradients_in_evaluation_mode():
     model = deeper_cnn()
     for seed in range(3):                            # non-trivial running statistics
         model.forward(images(4, 9, 10 + seed), training=True)
+    assert kink_margin(model, images(2, 9, 1)) > KINK
     errors = nn.gradcheck(model, images(2, 9, 1), training=False, max_entries=30)
-    assert_gradients_ok(errors, model)
+    assert_gradients_ok(errors, param_names(model))
 
 
 def test_multihead_gradients():
     model = multihead()
+    assert kink_margin(model, images(2, 7, 3)) > KINK
     errors = nn.gradcheck(model, images(2, 7, 3), max_entries=40)
-    assert_gradients_ok(errors, model)
+    assert_gradients_ok(errors, param_names(model))
     assert "heads.1.2.W" in errors and "trunk.0.W" in errors
 
 
@@ -82,6 +102,7 @@ def test_multihead_with_losses_end_to_end():
     """Σ_k CE(head_k(trunk(x)), t_k): backward([dz_1, dz_2, dz_3]) against central differences."""
     model = multihead()
     x = images(3, 7, 4)
+    assert kink_margin(model, x) > KINK
     labels = [np.array([0, 4, 2]), np.array([1, 1, 0]), np.array([1, 0, 1])]
     losses = [nn.SoftmaxCrossEntropy() for _ in labels]
 

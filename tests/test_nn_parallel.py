@@ -15,6 +15,22 @@ def threads():
     parallel.set_num_threads(before)
 
 
+@pytest.fixture
+def handed_out(monkeypatch):
+    """The number of pieces of every job handed to the workers (parallel.run_workers_on):
+    the tests below compare split and serial results, which means something only if
+    the job was split."""
+    sizes = []
+    original = parallel.run_workers_on
+
+    def spy(pieces, task):
+        sizes.append(len(pieces))
+        return original(pieces, task)
+
+    monkeypatch.setattr(parallel, "run_workers_on", spy)
+    return sizes
+
+
 @pytest.mark.parametrize("n, parts", [(0, 1), (1, 2), (7, 2), (10, 3), (160, 2)])
 def test_split_covers_the_range_in_order(n, parts):
     pieces = parallel.split(n, parts)
@@ -33,7 +49,7 @@ def conv_step(layer, x, dy):
 
 @pytest.mark.parametrize("padding, stride", [("same", 1), (1, 2), (0, 1)])
 def test_conv_gives_the_same_result_on_one_thread_two_threads_and_small_chunks(
-        threads, monkeypatch, padding, stride):
+        threads, monkeypatch, handed_out, padding, stride):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((9, 3, 11, 10))
     layer = nn.Conv2D(3, 5, 3, stride=stride, padding=padding, dtype=np.float64, rng=1)
@@ -42,8 +58,10 @@ def test_conv_gives_the_same_result_on_one_thread_two_threads_and_small_chunks(
 
     threads(1)
     reference = conv_step(layer, x, dy)
+    assert set(handed_out) == {1}
     threads(2)
     two = conv_step(layer, x, dy)
+    assert handed_out[-1] == 2                           # the batch was split
     monkeypatch.setattr(conv, "CHUNK_BYTES", 1)          # one image per chunk
     chunked = conv_step(layer, x, dy)
     for expected, got_two, got_chunked in zip(reference, two, chunked, strict=True):
@@ -67,7 +85,7 @@ def test_two_threads_repeat_bit_for_bit(threads):
 
 @pytest.mark.parametrize("layer", [nn.ReLU(), nn.MaxPool2D(2)], ids=["relu", "maxpool"])
 def test_elementwise_and_pooling_split_over_workers_equal_the_serial_result(
-        threads, monkeypatch, layer):
+        threads, monkeypatch, handed_out, layer):
     rng = np.random.default_rng(4)
     x = rng.standard_normal((6, 3, 8, 8))
     dy_shape = layer.forward(x).shape
@@ -77,12 +95,14 @@ def test_elementwise_and_pooling_split_over_workers_equal_the_serial_result(
     threads(2)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)    # force the split
     y2, dx2 = layer.forward(x), layer.backward(dy)
+    assert handed_out == [2, 2]                              # forward and backward were split
     np.testing.assert_array_equal(y1, y2)
     np.testing.assert_array_equal(dx1, dx2)
 
 
 @pytest.mark.parametrize("training", [True, False])
-def test_batchnorm_split_over_channels_equals_the_serial_result(threads, monkeypatch, training):
+def test_batchnorm_split_over_channels_equals_the_serial_result(threads, monkeypatch, handed_out,
+                                                                training):
     rng = np.random.default_rng(6)
     x = (rng.standard_normal((5, 7, 6, 4)) * 3 + 1).astype(np.float32)
     dy = rng.standard_normal(x.shape).astype(np.float32)
@@ -97,6 +117,7 @@ def test_batchnorm_split_over_channels_equals_the_serial_result(threads, monkeyp
         dx = layer.backward(dy)
         results.append((y, dx, layer.grads["gamma"].copy(), layer.grads["beta"].copy(),
                         layer.buffers["running_mean"].copy(), layer.buffers["running_var"].copy()))
+    assert max(handed_out) == 2                                  # channels were split
     for serial, split in zip(*results, strict=True):
         np.testing.assert_array_equal(serial, split)
 

@@ -84,10 +84,14 @@ def test_half_storage_halves_the_file_and_loads_back_into_float32(tmp_path):
     for (name, sa, ka), (_, sb, kb) in zip(model.named_arrays(), loaded.named_arrays(),
                                           strict=True):
         assert sb[kb].dtype == np.float32, name
-        np.testing.assert_allclose(sb[kb], sa[ka], rtol=1e-3, atol=1e-4, err_msg=name)
+        # each array is its float16 rounding (relative error <= 2^-11), nothing else
+        np.testing.assert_array_equal(sb[kb], sa[ka].astype(np.float16).astype(np.float32),
+                                      err_msg=name)
     x = images(3, 7, 1, np.float32)
     for got, want in zip(loaded.forward(x), model.forward(x), strict=True):
-        np.testing.assert_allclose(got, want, rtol=0.02, atol=0.02)
+        # outputs of size <= 1.5 through two or three layers of rounded weights: measured
+        # 3.4e-4 away; a weight stored wrong moves them by its own size.
+        np.testing.assert_allclose(got, want, rtol=0, atol=2e-3)
     model.trunk.layers[0].params["W"][0, 0, 0, 0] = 1e6
     with pytest.raises(ValueError, match="float16"):
         nn.save(model, tmp_path / "big.npz", half=True)
@@ -217,10 +221,12 @@ def test_missing_file_raises_model_file_error_naming_the_file(tmp_path):
 
 
 def test_the_damage_cases_start_from_a_loadable_file(tmp_path):
-    # Guards the test above: without damage, the same file loads.
+    # Guards the test above: without damage, the same file loads, as the model it was.
     arrays = _arrays_of_saved(tmp_path)
     np.savez(tmp_path / "rewritten.npz", **arrays)
-    nn.load(tmp_path / "rewritten.npz")
+    loaded = nn.load(tmp_path / "rewritten.npz")
+    assert_same_model(small_cnn(dtype=np.float32), loaded)
+    assert loaded.metadata == {"k": 1}
 
 
 class _Trap:
@@ -260,7 +266,6 @@ def test_object_arrays_are_refused_without_unpickling(tmp_path, where):
 
 
 def test_a_saved_model_gets_ordinary_file_permissions(tmp_path):
-    import os
     umask = os.umask(0o022)
     try:
         path = tmp_path / "m.npz"

@@ -1,7 +1,6 @@
 """predict.py on PNG files the tests write, its output formats, and bad input."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -157,12 +156,9 @@ def test_bad_input_through_a_real_process(model_file, tmp_path):
 
 
 @pytest.mark.realdata
-def test_the_shipped_model_reads_real_test_strips(capsys, tmp_path):
-    data = os.environ.get("DIGITS_DATA")
-    if not data:
-        pytest.skip("DIGITS_DATA is not set")
+def test_the_shipped_model_reads_real_test_strips(capsys, tmp_path, real_data_dir):
     from reader.tasks import fixed_strips, get_task, load_pools
-    pools = load_pools(get_task("mnist-strips"), data)
+    pools = load_pools(get_task("mnist-strips"), real_data_dir)
     sets = fixed_strips(pools.test, 10, seed=77)
     paths, truth = [], []
     for layout, (strips, labels) in sets.items():

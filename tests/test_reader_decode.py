@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
+from strategies import seeds
 
 from reader import metrics
 from reader.decode import decode, to_text
@@ -59,7 +59,7 @@ def test_tower_probabilities_turn_blank_slots_into_a_length():
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1))
+@given(seed=seeds)
 def test_tower_probabilities_are_distributions(seed):
     q = softmax(np.random.default_rng(seed).normal(0, 4, (6, 5, 11)))
     length_p, char_p = tower_probabilities(q)

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 from reader_fixtures import assert_one_line_error, run_cli
-from svhn_fixtures import write_tiny_svhn
+from svhn_fixtures import (
+    NUMBERS,
+    save_untrained_number_reader,
+    use_tiny_number_reader,
+    write_format1,
+    write_tiny_svhn,
+)
 
 import nn
 import predict
@@ -170,20 +176,19 @@ def test_start_windows_cover_the_photo():
 
 @pytest.mark.parametrize("width, height", [(5000, 1), (1, 5000), (1, 1), (3, 2)])
 def test_start_windows_of_a_photo_a_pixel_or_two_across_are_not_empty(width, height):
-    for left, top, right, bottom in start_windows(width, height):
+    windows = start_windows(width, height)
+    assert windows and windows[0] == (0, 0, width, height)       # the whole photo first
+    for left, top, right, bottom in windows:
         assert 0 <= left < right <= width and 0 <= top < bottom <= height
 
 
-def test_find_number_reads_a_photo_one_pixel_tall():
+@pytest.mark.parametrize("height, width", [(1, 400), (400, 1), (3, 3)])
+def test_find_number_reads_a_photo_a_few_pixels_across(height, width):
     model = build_number_reader(seed=0, width=8, hidden=32)
-    found = find_number(model, np.full((1, 400, 3), 200, np.uint8))
-    assert 1 <= len(found.number) <= 5
-
-
-def save_untrained_number_reader(path):
-    model = build_number_reader(seed=0, width=8, hidden=32)
-    model.save(str(path), svhn_metadata("number", "svhn-numbers", {}, "test"))
-    return path
+    found = find_number(model, np.full((height, width, 3), 200, np.uint8))
+    assert 1 <= len(found.number) <= 5 and 0 <= found.confidence <= 1
+    left, top, right, bottom = found.box                 # inside the photo, not empty
+    assert 0 <= left < right <= width and 0 <= top < bottom <= height
 
 
 def test_find_number_returns_a_box_inside_the_photo():
@@ -310,8 +315,7 @@ def test_predict_bad_min_confidence_and_not_an_image(tmp_path):
 
 
 def test_train_svhn_numbers_on_tiny_data_and_resume_exactly(tiny_svhn, tmp_path, monkeypatch):
-    monkeypatch.setattr("reader.svhn_job.build_number_reader",
-                        lambda seed, **kw: build_number_reader(seed, width=8, hidden=32, **kw))
+    use_tiny_number_reader(monkeypatch)
     common = ["--task", "svhn-numbers", "--synthetic", "0", "--epochs", "2",
               "--steps-per-epoch", "3", "--batch-size", "8", "--checkpoint-every", "2",
               "--data-dir", str(tiny_svhn)]
@@ -336,7 +340,6 @@ def test_train_svhn_bad_options(tiny_svhn):
 
 
 def test_the_official_train_archive_replaces_train_real(tmp_path):
-    from test_data_svhn_official import NUMBERS, write_format1
     data = write_tiny_svhn(tmp_path / "d")
     write_format1(data / "svhn" / "official")
     splits = load_splits("literature", data)
@@ -358,8 +361,7 @@ def test_train_svhn_digits_on_tiny_data(tiny_svhn, tmp_path):
 
 def test_test_limit_reads_only_the_first_images_of_each_test_set(tiny_svhn, tmp_path,
                                                                  monkeypatch):
-    monkeypatch.setattr("reader.svhn_job.build_number_reader",
-                        lambda seed, **kw: build_number_reader(seed, width=8, hidden=32, **kw))
+    use_tiny_number_reader(monkeypatch)
     common = ["--synthetic", "0", "--epochs", "1", "--steps-per-epoch", "1", "--batch-size",
               "8", "--data-dir", str(tiny_svhn), "--test-limit", "3"]
     assert train.main(["--task", "svhn-numbers", *common, "--out", str(tmp_path / "n")]) == 0

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 from data import DataError
+from data.mnist import load_mnist
+from data.strips import make_strips
 from nn.serialize import model_arrays
 from reader.tasks import TrainStrips, fixed_strips, get_task, load_pools
 from reader.training import Config, load_checkpoint, train
@@ -13,6 +15,14 @@ from reader.training import Config, load_checkpoint, train
 def test_pools_are_split_without_overlap(tiny_data):
     pools = load_pools(get_task("mnist-strips"), tiny_data)
     assert (len(pools.train), len(pools.validation), len(pools.test)) == (100, 20, 40)
+    # train, then validation, are the training file in order (each of its images once;
+    # the tiny images are all different), and test is the test file
+    mnist = load_mnist(tiny_data, download=False)
+    for part in ("images", "labels"):
+        together = np.concatenate([getattr(pools.train, part), getattr(pools.validation, part)])
+        assert np.array_equal(together, getattr(mnist, f"train_{part}"))
+        assert np.array_equal(getattr(pools.test, part), getattr(mnist, f"test_{part}"))
+    assert len({image.tobytes() for image in mnist.train_images}) == 120
 
 
 def test_missing_data_is_a_data_error_naming_the_file_not_a_download(tmp_path):
@@ -37,16 +47,30 @@ def test_mixed_batches_are_half_canonical(tiny_data):
     pool = load_pools(get_task("mnist-strips"), tiny_data).train
     strips, labels = TrainStrips(pool, "mixed", 40, 1, seed=0).batch(0, 0)
     lengths = (labels != 10).sum(axis=1)
+    assert (lengths[:20] < 5).any()                  # the check below has strips to look at
     # canonical strips are black after their length's slots
     for strip, n in zip(strips[:20], lengths[:20], strict=True):
         assert n == 5 or strip[:, 28 * n:].max() == 0
+    # As documented (reader.tasks.MixedStream): from default_rng([seed, epoch, step]),
+    # the first half in the canonical layout, the rest free.
+    rng = np.random.default_rng([0, 0, 0])
+    canonical = make_strips(pool.images, pool.labels, 20, rng, "canonical")
+    free = make_strips(pool.images, pool.labels, 20, rng, "free")
+    assert np.array_equal(strips, np.concatenate([canonical[0], free[0]]))
+    assert np.array_equal(labels, np.concatenate([canonical[1], free[1]]))
 
 
 def test_fixed_strips_do_not_depend_on_anything_but_the_seed(tiny_data):
     pool = load_pools(get_task("mnist-strips"), tiny_data).test
     a, b = fixed_strips(pool, 10, 5), fixed_strips(pool, 10, 5)
     assert set(a) == {"canonical", "free"}
-    assert all(np.array_equal(a[k][0], b[k][0]) for k in a)
+    for k in a:
+        assert np.array_equal(a[k][0], b[k][0]) and np.array_equal(a[k][1], b[k][1])
+        assert a[k][0].shape == (10, 28, 140) and a[k][1].shape == (10, 5)
+    # ... and do depend on it: another seed, another set; each layout its own draw
+    other = fixed_strips(pool, 10, 6)
+    assert not any(np.array_equal(a[k][0], other[k][0]) for k in a)
+    assert not np.array_equal(a["canonical"][1], a["free"][1])
 
 
 def test_stop_and_resume_in_process_matches_one_run(tiny_data, tmp_path):

@@ -72,12 +72,22 @@ def test_missing_data_writes_nothing(run_model, tmp_path):
     assert not out.exists() and leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("out", ["same", "folder/", "no-such-folder/x.npz"])
-def test_bad_output_paths(run_model, tmp_path, out):
-    target = str(run_model) if out == "same" else str(tmp_path / out)
+@pytest.mark.parametrize("out, needle", [
+    ("same", "is the model file itself"),
+    ("folder/", "folder/ is a folder, not a file"),                 # named as one
+    ("a-folder", "a-folder is a folder, not a file"),               # there is one
+    ("no-such-folder/x.npz", "there is no folder"),
+])
+def test_bad_output_paths(run_model, tmp_path, out, needle):
+    # Refused before any work: no data folder is given, so a command that went on
+    # would fail on the missing MNIST files instead (and try to download them).
+    (tmp_path / "a-folder").mkdir()
+    target = str(run_model) if out == "same" else f"{tmp_path}/{out}"   # keeps a trailing /
     before = run_model.read_bytes()
-    result = run_cli("-m", "reader.ship", str(run_model), target)
-    assert_one_line_error(result)
+    result = run_cli("-m", "reader.ship", str(run_model), target,
+                     "--data-dir", str(tmp_path / "no-data"))
+    assert_one_line_error(result, needle)
+    assert "mnist" not in result.stderr
     assert run_model.read_bytes() == before and leftovers(tmp_path) == []
 
 

@@ -12,6 +12,7 @@ from reader_fixtures import (
     PYTHON,
     ROOT,
     assert_one_line_error,
+    cli_env,
     read_json,
     run_cli,
     write_tiny_mnist,
@@ -19,9 +20,10 @@ from reader_fixtures import (
 
 import nn
 import train
-from nn.serialize import read_npz
+from nn.serialize import model_arrays, read_npz
 from reader.evaluate import load_reader
 from reader.models import build
+from reader.training import load_checkpoint
 
 TINY = ["--epochs", "2", "--steps-per-epoch", "4", "--batch-size", "8",
         "--validation-count", "10", "--test-count", "20"]
@@ -82,10 +84,9 @@ def test_stop_and_resume_equals_the_uninterrupted_run(whole_run, tiny_data, tmp_
 def test_killed_and_resumed_equals_the_uninterrupted_run(whole_run, tiny_data, tmp_path):
     whole, _ = whole_run
     out = tmp_path / "killed"
-    env = {k: v for k, v in os.environ.items() if k != "DIGITS_DATA"}
     proc = subprocess.Popen([PYTHON, "train.py", *TINY, "--data-dir", str(tiny_data),
                              "--out", str(out), "--checkpoint-every", "1"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            cwd=ROOT, env=cli_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while not (out / "checkpoint.npz").exists() and time.time() < deadline:
@@ -223,19 +224,15 @@ def test_bad_input_through_a_real_process(tmp_path):
 
 
 @pytest.mark.realdata
-def test_a_few_steps_on_real_mnist(tmp_path):
-    data = os.environ.get("DIGITS_DATA")
-    if not data:
-        pytest.skip("DIGITS_DATA is not set")
+def test_a_few_steps_on_real_mnist(tmp_path, real_data_dir):
     result = run_cli("train.py", "--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "16",
                      "--validation-count", "50", "--test-count", "50", "--out",
-                     str(tmp_path / "real"), env_extra={"DIGITS_DATA": data})
+                     str(tmp_path / "real"), env_extra={"DIGITS_DATA": str(real_data_dir)})
     assert result.returncode == 0, result.stderr
     assert read_json(tmp_path / "real" / "metrics.json")["test"]["canonical"]["count"] == 50
 
 
 def test_init_copies_every_array_of_the_model_file(whole_run, tiny_data):
-    import nn
     from reader.training import Config, make_job, start_from
     out, _ = whole_run
     cfg = Config(**read_json(out / "config.json"))
@@ -250,10 +247,17 @@ def test_init_copies_every_array_of_the_model_file(whole_run, tiny_data):
 
 def test_init_run_continues_from_a_trained_model(whole_run, tiny_data, tmp_path):
     out, _ = whole_run
-    result = run_cli("train.py", *TINY, "--data-dir", str(tiny_data), "--out", str(tmp_path / "r"),
-                     "--init", str(out / "model.npz"))
-    assert result.returncode == 0, result.stderr
-    assert read_json(tmp_path / "r" / "config.json")["init"] == str(out / "model.npz")
+    assert train.main([*TINY, "--data-dir", str(tiny_data), "--out", str(tmp_path / "r"),
+                       "--init", str(out / "model.npz"), "--stop-after", "1"]) == 0
+    config = read_json(tmp_path / "r" / "config.json")
+    assert config["init"] == str(out / "model.npz")
+    # One Adam step moves each weight by at most the learning rate, so after it every
+    # weight is within lr of the trained one (a run from fresh weights is 4 lr away or more).
+    trained = {n: layer.params[k] for n, layer, k in nn.load(out / "model.npz").named_parameters()}
+    model, *_ = load_checkpoint(tmp_path / "r" / "checkpoint.npz")
+    moved = max(float(np.abs(layer.params[k] - trained[n]).max())
+                for n, layer, k in model.named_parameters())
+    assert 0 < moved <= 1.01 * config["lr"]
 
 
 def test_init_refuses_a_model_of_another_kind_or_a_damaged_file(capsys, whole_run, tiny_data,
@@ -272,11 +276,17 @@ def test_init_refuses_a_model_of_another_kind_or_a_damaged_file(capsys, whole_ru
 
 
 def test_distort_is_a_setting_of_the_run(tiny_data, tmp_path):
-    out = tmp_path / "warped"
-    result = run_cli("train.py", *TINY, "--data-dir", str(tiny_data), "--out", str(out),
-                     "--distort", "--stop-after", "2")
-    assert result.returncode == 0, result.stderr
-    assert read_json(out / "config.json")["distort"] is True
+    weights_after = {}
+    for name, extra in (("plain", []), ("warped", ["--distort"])):
+        out = tmp_path / name
+        assert train.main([*TINY, "--data-dir", str(tiny_data), "--out", str(out), *extra,
+                           "--stop-after", "2"]) == 0
+        assert read_json(out / "config.json")["distort"] is bool(extra)
+        weights_after[name] = model_arrays(load_checkpoint(out / "checkpoint.npz")[0])
+    # the same run but for the warped characters: other batches, other weights
+    plain, warped = weights_after["plain"], weights_after["warped"]
+    assert plain.keys() == warped.keys()
+    assert not all(np.array_equal(plain[k], warped[k]) for k in plain)
 
 
 def test_second_conv_and_hidden_shape_the_strip_model(tiny_data, tmp_path):
