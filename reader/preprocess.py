@@ -56,8 +56,7 @@ def open_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> tuple[n
     (1.0, or about 2, 4 or 8 for a JPEG decoded smaller); UserError naming the file
     if unreadable.
 
-    Steps: refuse more than ``max_pixels`` before decoding (a larger JPEG is
-    decoded at 1/2, 1/4 or 1/8 of its size instead, if that is small enough),
+    Steps: refuse more than ``max_pixels`` before decoding (``within_limit``),
     apply the EXIF rotation, take the first frame, lay transparency on white.
     """
     path = Path(path)
@@ -66,22 +65,11 @@ def open_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> tuple[n
     try:
         with warnings.catch_warnings(record=True) as caught:
             # Pillow warns above ~89 MP (and refuses above twice that); a JPEG may
-            # still be read, smaller (below), so the warning is only noted here.
+            # still be read, smaller, so the warning is only noted here.
             warnings.simplefilter("always", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                width, height = image.size
-                if image.format == "JPEG" and width * height > max_pixels:
-                    # A phone's 48-108 MP photo: JPEG decodes at 1/2, 1/4 or 1/8 of its
-                    # size for a fraction of the cost, and the search needs no more.
-                    scale = next((s for s in (2, 4, 8) if width * height <= max_pixels * s * s), 8)
-                    image.draft(image.mode, (max(1, width // scale), max(1, height // scale)))
-                elif bomb := [w for w in caught
-                              if issubclass(w.category, Image.DecompressionBombWarning)]:
-                    raise Image.DecompressionBombError(str(bomb[0].message))
-                shrunk = width / image.size[0]
-                if image.size[0] * image.size[1] > max_pixels:
-                    raise UserError(f"{path}: image is {width} x {height} = {width * height:,} "
-                                    f"pixels, more than the limit of {max_pixels:,}")
+                bomb = any(issubclass(w.category, Image.DecompressionBombWarning) for w in caught)
+                shrunk = within_limit(image, path, max_pixels, bomb)
                 image.seek(0)
                 image = ImageOps.exif_transpose(image)
                 if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
@@ -100,6 +88,28 @@ def open_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> tuple[n
     if rgb.size == 0:
         raise UserError(f"{path}: the image has no pixels")
     return rgb, shrunk
+
+
+def within_limit(image: Image.Image, path: Path, max_pixels: int, bomb: bool) -> float:
+    """Before decoding: keep ``image`` (opened, not yet decoded) within ``max_pixels``,
+    or raise UserError; returns the factor it will be shrunk by.
+
+    A JPEG over the limit, such as a phone's 48-108 MP photo, is set to decode at
+    1/2, 1/4 or 1/8 of its size (``draft``: JPEG can, for a fraction of the cost,
+    and the search needs no more); any other image over the limit, or one Pillow
+    warned of as a decompression bomb (``bomb``), is refused.
+    """
+    width, height = image.size
+    if image.format == "JPEG" and width * height > max_pixels:
+        scale = next((s for s in (2, 4, 8) if width * height <= max_pixels * s * s), 8)
+        image.draft(image.mode, (max(1, width // scale), max(1, height // scale)))
+    elif bomb:
+        raise Image.DecompressionBombError(f"{width} x {height} pixels, could be a "
+                                           "decompression bomb")
+    if image.size[0] * image.size[1] > max_pixels:
+        raise UserError(f"{path}: image is {width} x {height} = {width * height:,} "
+                        f"pixels, more than the limit of {max_pixels:,}")
+    return width / image.size[0]
 
 
 def eight_bit(image: Image.Image) -> Image.Image:

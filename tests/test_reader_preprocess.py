@@ -107,6 +107,9 @@ def test_huge_declared_size_is_refused_before_decoding(tmp_path):
     (tmp_path / "bomb.png").write_bytes(png_header_only(100_000, 100_000))
     with pytest.raises(UserError, match="bomb.png: image too large"):
         open_grey(tmp_path / "bomb.png")
+    (tmp_path / "warned.png").write_bytes(png_header_only(10_000, 9_500))  # Pillow only warns
+    with pytest.raises(UserError, match="warned.png: image too large .*10000 x 9500 pixels"):
+        open_grey(tmp_path / "warned.png")
     (tmp_path / "big.png").write_bytes(png_header_only(10_000, 5_000))   # below Pillow's limit
     with pytest.raises(UserError, match="big.png: image is 10000 x 5000 = 50,000,000 pixels"):
         open_grey(tmp_path / "big.png")
