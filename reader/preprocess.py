@@ -117,15 +117,16 @@ def eight_bit(image: Image.Image) -> Image.Image:
 
     Pillow's own conversion clips such values at 255, so a 16-bit scan (0-65535)
     or a float image would turn white. 16-bit levels are divided by 257 (65535
-    -> 255); floats are taken as 0-1 when none exceeds 1, else as 0-255.
-    Other modes are returned as they are.
+    -> 255), as are 32-bit integers unless none exceeds 255; floats are taken as
+    0-1 when none exceeds 1, else as 0-255. Other modes are returned as they are.
     """
     if image.mode not in ("I", "F") and not image.mode.startswith("I;16"):
         return image
     levels = np.asarray(image, dtype=np.float64)
+    top = np.nanmax(levels, initial=0)
     if image.mode == "F":
-        levels = levels * 255 if np.nanmax(levels, initial=0) <= 1 else levels
-    else:
+        levels = levels * 255 if top <= 1 else levels
+    elif image.mode.startswith("I;16") or top > 255:
         levels = levels / 257
     return Image.fromarray(np.clip(np.nan_to_num(np.rint(levels)), 0, 255).astype(np.uint8))
 

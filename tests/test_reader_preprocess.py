@@ -54,10 +54,13 @@ def test_sixteen_bit_and_float_grey_images_read_as_their_eight_bit_twin(tmp_path
     Image.fromarray(page.astype(np.uint16) * 257).save(tmp_path / "16.png")
     Image.fromarray(page.astype(np.float32) / 255).save(tmp_path / "unit.tif")
     Image.fromarray(page.astype(np.float32)).save(tmp_path / "levels.tif")
-    assert Image.open(tmp_path / "16.png").mode.startswith("I")
+    Image.fromarray(page.astype(np.int32) * 257).save(tmp_path / "32.tif")
+    Image.fromarray(page.astype(np.int32)).save(tmp_path / "32-low.tif")
+    assert Image.open(tmp_path / "16.png").mode.startswith("I;16")
+    assert Image.open(tmp_path / "32.tif").mode == "I"
     expected = open_rgb(tmp_path / "8.png")
     assert np.array_equal(expected[..., 0], page)
-    for name in ("16.png", "unit.tif", "levels.tif"):
+    for name in ("16.png", "unit.tif", "levels.tif", "32.tif", "32-low.tif"):
         assert np.array_equal(open_rgb(tmp_path / name), expected), name
 
 
