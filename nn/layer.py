@@ -99,7 +99,9 @@ class Layer:
         Large temporaries (a convolution's X_col chunks, a few MB per worker)
         are reused rather than allocated every step: a fresh allocation of that
         size is a fresh mmap, and touching it page-faults one 4 KiB page at a
-        time. The contents are undefined on return.
+        time. The contents are undefined on return; what a forward pass writes
+        there for its backward pass (MaxPool2D's argmax) stays until the next
+        forward pass asks for the same name.
         """
         buf = self._workspace.get(name)
         if buf is None or buf.shape != shape or buf.dtype != dtype:

@@ -42,7 +42,9 @@ class MaxPool2D(Layer):
             raise ValueError(f"{self!r}: input {H}x{W} is smaller than the window")
         Ho, Wo = (H - k) // s + 1, (W - k) // s + 1
         y = np.empty((N, C, Ho, Wo), x.dtype)
-        argmax = self.workspace("argmax", (N, C, Ho, Wo), np.dtype(np.uint8))  # i·k + j < 225
+        # where each window's maximum lies (i·k + j < 225), for backward; reused between
+        # steps like any workspace, and held here so that it outlives astype's clearing
+        argmax = self._argmax = self.workspace("argmax", (N, C, Ho, Wo), np.dtype(np.uint8))
         if k == s == 2:
             parallel.over_batch(N, x.size, lambda a, b: kernels.maxpool2x2_forward(
                 x[a:b], y[a:b], argmax[a:b]))
@@ -55,7 +57,7 @@ class MaxPool2D(Layer):
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray:
         dy = np.ascontiguousarray(dy)
         dx = np.empty(self._input_shape, dy.dtype)
-        argmax, k, s = self._workspace["argmax"], self.kernel_size, self.stride
+        argmax, k, s = self._argmax, self.kernel_size, self.stride
         if k == s == 2:
             parallel.over_batch(len(dx), dx.size, lambda a, b: kernels.maxpool2x2_backward(
                 dy[a:b], argmax[a:b], dx[a:b]))

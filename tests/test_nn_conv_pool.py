@@ -11,6 +11,7 @@
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import conv_cases, normal, pool_cases, separated_values
@@ -266,6 +267,19 @@ def test_maxpool2d_drops_windows_past_the_edge():
     dx.forward(x)
     g = dx.backward(np.ones((1, 1, 2, 3)))
     assert not g[0, 0, 4, :].any() and not g[0, 0, :, 6].any()      # never-pooled pixels
+
+
+@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 2)])
+def test_maxpool2d_backward_after_astype_uses_the_forward_pass_before_it(kernel, stride):
+    # astype clears the layers' scratch arrays; where the maxima lay must survive it
+    x = separated_values((2, 3, 6, 6), 1)
+    pool = nn.MaxPool2D(kernel, stride)
+    y = pool.forward(x)
+    expected = nn.MaxPool2D(kernel, stride)
+    expected.forward(x)
+    dy = normal(y.shape, 2)
+    pool.astype(np.float32)
+    assert np.array_equal(pool.backward(dy), expected.backward(dy))
 
 
 @FAST
