@@ -143,7 +143,7 @@ def config_from(args: argparse.Namespace) -> Config:
             option = "--" + name.replace("_", "-")
             fail(PROG, f"{option}: task {cfg.task} has no such setting (it belongs to the "
                        f"{'strip' if svhn else 'SVHN'} tasks)")
-    if svhn and cfg.model not in SVHN_TASKS[cfg.task]:
+    if svhn and cfg.model != SVHN_TASKS[cfg.task]:
         fail(PROG, f"--model {cfg.model}: task {cfg.task} trains {SVHN_TASKS[cfg.task]}")
     if not svhn and cfg.model not in MODEL_KINDS:
         fail(PROG, f"--model {cfg.model}: task {cfg.task} trains one of {', '.join(MODEL_KINDS)}")

@@ -50,10 +50,11 @@ def accuracy_by_length(pred: np.ndarray, true: np.ndarray, blank: int) -> dict[s
             for n in range(1, MAX_LENGTH + 1) if np.any(lengths == n)}
 
 
-def confusion(pred: np.ndarray, true: np.ndarray, num_classes: int) -> np.ndarray:
-    """(C + 1, C + 1) int64 counts over all positions; row = true class, column = read as."""
-    k = num_classes + 1
-    return np.bincount(true.ravel() * k + pred.ravel(), minlength=k * k).reshape(k, k)
+def confusion(pred: np.ndarray, true: np.ndarray, classes: int) -> np.ndarray:
+    """(classes, classes) int64 counts over all positions; row = true class, column = read
+    as. For strips ``classes`` = blank + 1: the characters and the blank."""
+    return np.bincount(true.ravel() * classes + pred.ravel(),
+                       minlength=classes * classes).reshape(classes, classes)
 
 
 def coverage_at(pred: np.ndarray, true: np.ndarray, confidence: np.ndarray,
@@ -80,5 +81,5 @@ def summary(pred: np.ndarray, true: np.ndarray, blank: int) -> dict[str, Any]:
         "char_accuracy_in_number": char_accuracy_in_number(pred, true, blank),
         "length_accuracy": length_accuracy(pred, true, blank),
         "accuracy_by_length": accuracy_by_length(pred, true, blank),
-        "confusion": confusion(pred, true, blank).tolist(),
+        "confusion": confusion(pred, true, blank + 1).tolist(),
     }

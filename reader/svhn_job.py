@@ -45,7 +45,7 @@ from reader.training import Config
 from reader.views import CENTRE_WINDOW, DIGIT_SHIFTS, ONE_VIEW, WINDOW_OFFSETS, mean_of_views, shift
 
 SVHN_TASKS = {"svhn-numbers": "number", "svhn-digits": "digit"}     # task -> its model kind
-SVHN_MODEL_KINDS = ("number", "digit")
+SVHN_MODEL_KINDS = tuple(SVHN_TASKS.values())
 ALPHABET = "0123456789"
 BOX_WEIGHT = 1.0               # λ of the box loss; its head starts small (reader.svhn_models)
 # how summary lines say the images were read

@@ -89,7 +89,7 @@ def test_accuracy_by_length_leaves_out_absent_lengths():
 
 
 def test_confusion_counts_every_position_once():
-    counts = metrics.confusion(PRED, TRUE, num_classes=10)
+    counts = metrics.confusion(PRED, TRUE, classes=B + 1)
     assert counts.shape == (11, 11) and counts.sum() == TRUE.size
     assert counts[7, 0] == 1 and counts[B, 4] == 1
     assert np.trace(counts) == 18
