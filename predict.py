@@ -5,9 +5,12 @@
     python predict.py --model models/mnist-strips.npz --json strip.png
 
 prints one line per image, ``path<TAB>number<TAB>confidence``, where the
-confidence is the probability the model gives the whole reading (its length
-and every digit, from probabilities averaged over a few views; for house-number
-models times the probability that a number is there at all). ``--json``
+confidence is the probability the model gives the whole reading: for strip
+models of its length and every character, from probabilities averaged over
+nine views a pixel or two apart; for house-number models the same product from
+the view of the photo the search chose, times the probability that a number is
+there at all; for a single-digit model the digit's probability, averaged over
+five views. ``--json``
 prints a JSON list of {"path", "number", "confidence", ...} objects instead
 (house-number models add the found "box", left, top, right, bottom in the
 file's pixels).
@@ -42,7 +45,6 @@ import nn
 from reader.cli import OneLineParser, UserError, fail, probability
 from reader.decode import to_text
 from reader.evaluate import load_reader, read_strips
-from reader.models import softmax
 from reader.preprocess import is_flat, load_strip, open_photo
 
 PROG = "predict.py"
@@ -91,7 +93,6 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
                 min_confidence: float = 0.0) -> list[dict]:
     """House-number and digit models: read each colour photo on its own."""
     from reader.locate import draw_found, find_number
-    from reader.svhn_models import to_input
     results, used = [], set()
     for path in paths:
         try:
@@ -101,12 +102,15 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
         except UserError as err:
             results.append(unreadable(path, err))
             continue
-        if meta["kind"] == "digit":
+        if meta["kind"] == "digit":          # the whole image is the digit, as svhn_eval reads it
             from reader.photo_crops import squash
-            x = to_input(squash(photo, (0, 0, photo.shape[1], photo.shape[0]), 32)[None])
-            p = softmax(model.forward(x)[0].astype(np.float64))
-            results.append({"path": path, "number": meta["alphabet"][int(p.argmax())],
-                            "confidence": round(float(p.max()), 6)})
+            from reader.svhn_job import digit_probabilities
+            from reader.svhn_models import DIGIT_INPUT
+            from reader.views import mean_of_views
+            digit = squash(photo, (0, 0, photo.shape[1], photo.shape[0]), DIGIT_INPUT)
+            (p,) = mean_of_views(digit_probabilities(model, digit[None]))
+            results.append({"path": path, "number": meta["alphabet"][int(p[0].argmax())],
+                            "confidence": round(float(p[0].max()), 6)})
             continue
         found = find_number(model, photo, meta["alphabet"])
         result = {"path": path, "number": found.number,

@@ -305,6 +305,23 @@ def test_predict_boxes_is_refused_for_a_digit_classifier(tmp_path):
                           "--boxes", "single-digit classifier")
 
 
+def test_predict_reads_a_digit_through_the_views_it_is_measured_with(tmp_path, capsys):
+    from reader.photo_crops import squash
+    from reader.svhn_job import digit_probabilities
+    from reader.views import DIGIT_SHIFTS
+    classifier = build_digit_classifier(seed=0, width=8, hidden=16)
+    model = tmp_path / "digit.npz"
+    classifier.save(str(model), svhn_metadata("digit", "svhn-digits", {}, "test"))
+    photo = np.random.default_rng(4).integers(0, 256, (45, 30, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(tmp_path / "seven.png")
+    assert predict.main(["--model", str(model), "--json", str(tmp_path / "seven.png")]) == 0
+    read = json.loads(capsys.readouterr().out)[0]
+    per_view = digit_probabilities(classifier, squash(photo, (0, 0, 30, 45), 32)[None])
+    assert len(per_view) == len(DIGIT_SHIFTS) > 1
+    mean = np.mean([p[0] for (p,) in per_view], axis=0)
+    assert read["number"] == str(mean.argmax()) and read["confidence"] == round(mean.max(), 6)
+
+
 def test_predict_bad_min_confidence_and_not_an_image(tmp_path):
     model = save_untrained_number_reader(tmp_path / "svhn.npz")
     assert_one_line_error(run_cli("predict.py", "--model", str(model), "--min-confidence", "2",
