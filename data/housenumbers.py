@@ -87,7 +87,7 @@ from data.glyphs import GlyphCache, find_fonts
 from data.paths import dataset_dir
 from data.render import paint, place, plan_number, shift
 from data.scenery import blur, finish, frame, lines, noise, patch_background, texture
-from data.svhn import BLANK, MAX_LENGTH, NumberImages, crop_number, decode_image
+from data.svhn import BLANK, GROW, MAX_LENGTH, NumberImages, crop_number, decode_image
 
 LENGTH_P = np.array([0.16, 0.40, 0.28, 0.11, 0.05])
 _BENFORD = np.log10(1 + 1 / np.arange(1, 10))
@@ -160,9 +160,9 @@ class HouseNumberGenerator:
         h, boxes = place(plan, height, rng)
         x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
         x1, y1 = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
-        # The canvas holds the 1.3 x window (centred on (0, 0)) and a margin.
-        half_w = max(abs(x0), abs(x1)) * 1.3 + 3
-        half_h = max(abs(y0), abs(y1)) * 1.3 + 3
+        # The canvas holds the grown window (centred on (0, 0)) and a margin.
+        half_w = max(abs(x0), abs(x1)) * GROW + 3
+        half_h = max(abs(y0), abs(y1)) * GROW + 3
         width, hgt = math.ceil(2 * half_w), math.ceil(2 * half_h)
         h = shift(h, width / 2, hgt / 2)
         boxes = boxes + (width / 2, hgt / 2, 0, 0)
@@ -170,7 +170,7 @@ class HouseNumberGenerator:
         if rng.random() < 0.25:
             lines(canvas, rng, int(rng.integers(1, 3)))
         paint(canvas, plan, h)
-        image = np.asarray(finish(canvas, rng, blur_scale=1.3 * (y1 - y0) / size))
+        image = np.asarray(finish(canvas, rng, blur_scale=GROW * (y1 - y0) / size))
         if rng.random() < 0.15:                        # the photo ends inside the window
             image, boxes = _cut_side(image, boxes, (x1 - x0, y1 - y0), rng)
         crop, crop_boxes = crop_number(image, boxes, size)

@@ -139,17 +139,17 @@ def apply(h: np.ndarray, points: np.ndarray) -> np.ndarray:
     return p[:, :2] / p[:, 2:3]
 
 
-def place(plan: Plan, height: float, rng: np.random.Generator, tilt: float = 1.0
+def place(plan: Plan, height: float, rng: np.random.Generator
           ) -> tuple[np.ndarray, np.ndarray]:
     """A map from the plan's mask to a canvas where the digits are ``height`` px high and the
     union of the digit ink is centred on (0, 0), and the digit boxes (L, 4) it gives there
     (left, top, width, height), tight around the ink plus an annotator's margin."""
     s = height / plan.level
     stretch = float(np.exp(np.clip(rng.normal(-0.12, 0.2), -0.5, 0.35)))
-    shear = float(np.clip(rng.normal(0, 0.1), -0.3, 0.3)) * tilt
+    shear = float(np.clip(rng.normal(0, 0.1), -0.3, 0.3))
     if rng.random() < 0.2:
         shear = 0.0
-    angle = math.radians(float(np.clip(rng.normal(0, 3), -8, 8)) * tilt)
+    angle = math.radians(float(np.clip(rng.normal(0, 3), -8, 8)))
     x0, y0, x1, y1 = plan.ink
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     src = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float)
@@ -158,7 +158,7 @@ def place(plan: Plan, height: float, rng: np.random.Generator, tilt: float = 1.0
     cos, sin = math.cos(angle), math.sin(angle)
     d = d @ np.array([[cos, sin], [-sin, cos]])
     if rng.random() < 0.4:                             # perspective: jitter the corners
-        d += rng.normal(0, 0.04 * tilt, (4, 2)) * height
+        d += rng.normal(0, 0.04, (4, 2)) * height
     h = _homography(src, d)
     q = apply(h, plan.points)
     boxes = np.concatenate([np.minimum.reduceat(q, plan.starts),

@@ -80,7 +80,8 @@ class _BatchNorm(Layer):
         return dx
 
     # The three steps, for each input layout: the statistics of a batch, the
-    # normalisation (returns y and x̂, or None for x̂ without ``keep_hat``), and
+    # normalisation (returns y and x̂; without ``keep_hat`` x̂ may be None, which
+    # spares BatchNorm2D writing it), and
     # the gradients (∂L/∂x, ∂L/∂γ, ∂L/∂β) given scale = γ / sqrt(σ² + ε).
 
     def _mean_var(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -104,9 +104,10 @@ class Conv2D(Layer):
     def chunk_size(self, C: int, P: int, n: int) -> int:
         """How many images to unfold at a time so that X_col stays in cache.
 
-        The whole batch's X_col is large (800 x 31,360 floats = 100 MB for the
-        second conv of a batch of 160 MNIST tiles), and writing it to memory
-        and reading it back costs as much as the matrix product itself. A few
+        The whole batch's X_col is large (800 x 31,360 floats = 100 MB for a
+        5 x 5 convolution of 32 channels over 160 images of 14 x 14), and
+        writing it to memory and reading it back costs as much as the matrix
+        product itself. A few
         MB per chunk stays in the L2/L3 caches while the product still has
         thousands of columns, which keeps BLAS near its peak.
 

@@ -3,8 +3,8 @@
 ``Sequential`` chains layers: forward runs them in order, backward in reverse,
 each passing ∂L/∂(its input) to the one before.
 
-``MultiHead`` is a shared trunk feeding several heads — the shape of every
-number reader here (one head per digit position, one for the length):
+``MultiHead`` is a shared trunk feeding several heads — the shape of a reader
+of numbers, say (one head per digit position, one for the length):
 
     h   = trunk(x)
     z_k = head_k(h)                  forward returns [z_1, …, z_K]

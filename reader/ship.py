@@ -41,7 +41,8 @@ def validation_readings(model: nn.Model, meta: dict, data_dir: str | None) -> np
         return classify(model, digits)[:, None]
     from reader.tasks import VALIDATION_SEED, fixed_strips, get_task, load_pools
     pools = load_pools(get_task(meta["task"]), data_dir)
-    strips = np.concatenate([s for s, _ in fixed_strips(pools.validation, 1000,
+    count = config.get("validation_count", 1000)           # the strips the run validated on
+    strips = np.concatenate([s for s, _ in fixed_strips(pools.validation, count,
                                                         VALIDATION_SEED).values()])
     return read_strips(model, meta["kind"], strips, meta["blank"]).labels
 

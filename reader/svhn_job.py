@@ -34,6 +34,7 @@ from reader.svhn_data import (
 from reader.svhn_models import (
     DIGIT_INPUT,
     MAX_LENGTH,
+    MIN_STD,
     NUMBER_INPUT,
     box_iou,
     box_targets,
@@ -60,7 +61,8 @@ def svhn_metadata(kind: str, task: str, config: dict, command: str) -> dict:
         "kind": kind, "task": task, "alphabet": ALPHABET, "blank": BLANK,
         "max_length": MAX_LENGTH if kind == "number" else 1,
         "input": {"height": size, "width": size, "channels": 3, "dtype": "float32",
-                  "scale": "each image minus its mean, over its standard deviation",
+                  "scale": "each image minus its mean, over its standard deviation "
+                           f"(at least {MIN_STD:g} grey levels)",
                   "framing": ("the centre 54 x 54 of a 64 x 64 crop of the union of the "
                               "digit boxes grown 30 % each way" if kind == "number" else
                               "a digit box made square, grown 30 %, resized to 32 x 32")},

@@ -114,17 +114,21 @@ def build_digit_classifier(seed: int = 0, width: int = 32, hidden: int = 256,
     return nn.Sequential(layers)
 
 
+MIN_STD = 4.0                  # grey levels: a near-flat image is not blown up into noise
+
+
 def to_input(images: np.ndarray) -> np.ndarray:
     """uint8 images (N, H, W, 3) -> float32 (N, 3, H, W), each image standardised.
 
     Every image has its own mean subtracted and is divided by its own standard
-    deviation (over pixels and channels): the reader should not care whether a
-    plate is lit by noon sun or a street lamp.
+    deviation (over pixels and channels), or by ``MIN_STD`` if that is smaller:
+    the reader should not care whether a plate is lit by noon sun or a street
+    lamp, and a blank wall should stay blank.
     """
     x = images.astype(np.float32).transpose(0, 3, 1, 2)                     # (N, 3, H, W)
     mean = x.mean(axis=(1, 2, 3), keepdims=True)
     std = x.std(axis=(1, 2, 3), keepdims=True)
-    return np.ascontiguousarray((x - mean) / np.maximum(std, np.float32(4.0)))
+    return np.ascontiguousarray((x - mean) / np.maximum(std, np.float32(MIN_STD)))
 
 
 def box_targets(boxes: np.ndarray, lengths: np.ndarray, size: int
