@@ -104,8 +104,8 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
             continue
         if meta["kind"] == "digit":          # the whole image is the digit, as svhn_eval reads it
             from reader.photo_crops import squash
-            from reader.svhn_job import digit_probabilities
             from reader.svhn_models import DIGIT_INPUT
+            from reader.svhn_read import digit_probabilities
             from reader.views import mean_of_views
             digit = squash(photo, (0, 0, photo.shape[1], photo.shape[0]), DIGIT_INPUT)
             (p,) = mean_of_views(digit_probabilities(model, digit[None]))

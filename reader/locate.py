@@ -69,8 +69,8 @@ from reader.choose import Candidate, choose
 from reader.decode import to_text
 from reader.photo_crops import pad_photo, sane, squash, to_photo, training_view
 from reader.stacked import looks_stacked, read_stacked
-from reader.svhn_job import read_numbers, read_views
 from reader.svhn_models import NUMBER_INPUT, box_iou, share_inside
+from reader.svhn_read import read_numbers, read_views
 
 ZOOM_STEPS = 3
 GRIDS = (1, 2, 3, 5)           # start windows: the whole photo, 2 x 2, 3 x 3 and 5 x 5 tiles

@@ -30,13 +30,13 @@ def validation_readings(model: nn.Model, meta: dict, data_dir: str | None) -> np
     config = meta["config"]
     if meta["kind"] == "number":
         from reader.svhn_data import centre_window, load_splits
-        from reader.svhn_job import read_numbers
+        from reader.svhn_read import read_numbers
         images, _ = centre_window(load_splits(config["protocol"], data_dir).validation)
         return read_numbers(model, images)[0].labels
     if meta["kind"] == "digit":
         from data.svhn import digit_crops
         from reader.svhn_data import load_splits
-        from reader.svhn_job import classify
+        from reader.svhn_read import classify
         digits, _ = digit_crops(load_splits(config["protocol"], data_dir).validation)
         return classify(model, digits)[:, None]
     from reader.tasks import VALIDATION_SEED, fixed_strips, get_task, load_pools

@@ -28,7 +28,7 @@ from data.strips import BLANK
 from reader.choose import Candidate
 from reader.decode import to_text
 from reader.photo_crops import pad_photo, training_view
-from reader.svhn_job import read_views
+from reader.svhn_read import read_views
 
 TALL = 1.6                     # a box this many times as high as wide seldom holds two abreast
 ROWS = (2, 3, 4, 5)            # cut the column into this many rows

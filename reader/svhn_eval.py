@@ -23,7 +23,7 @@ from data.svhn import digit_crops
 from reader.cli import OneLineParser, fail, output_file
 from reader.evaluate import load_reader
 from reader.svhn_data import load_splits
-from reader.svhn_job import (
+from reader.svhn_read import (
     NINE_WINDOWS,
     ONE_WINDOW,
     digit_lines,

@@ -12,8 +12,9 @@ import train
 from data.strips import BLANK
 from reader.losses import strip_loss
 from reader.svhn_data import NumberBatches, empty_windows, load_splits
-from reader.svhn_job import read_numbers, svhn_metadata
+from reader.svhn_job import svhn_metadata
 from reader.svhn_models import box_targets, build_number_reader
+from reader.svhn_read import read_numbers
 from reader.training import default_config, start_from
 
 

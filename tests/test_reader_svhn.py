@@ -307,7 +307,7 @@ def test_predict_boxes_is_refused_for_a_digit_classifier(tmp_path):
 
 def test_predict_reads_a_digit_through_the_views_it_is_measured_with(tmp_path, capsys):
     from reader.photo_crops import squash
-    from reader.svhn_job import digit_probabilities
+    from reader.svhn_read import digit_probabilities
     from reader.views import DIGIT_SHIFTS
     classifier = build_digit_classifier(seed=0, width=8, hidden=16)
     model = tmp_path / "digit.npz"

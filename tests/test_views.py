@@ -14,7 +14,7 @@ from reader.decode import decode
 from reader.evaluate import read_strips
 from reader.models import build, probabilities, to_input
 from reader.svhn_data import centre_window
-from reader.svhn_job import read_numbers, read_windows
+from reader.svhn_read import read_numbers, read_windows
 from reader.views import CENTRE_WINDOW, ONE_VIEW, STRIP_SHIFTS, WINDOW_OFFSETS, shift
 
 offsets = st.integers(-3, 3)
