@@ -16,6 +16,7 @@ import nn
 from reader import metrics
 from reader.decode import decode
 from reader.models import MAX_LENGTH, MODEL_KINDS, STRIP_SHAPE, probabilities, to_input, to_tiles
+from reader.svhn_models import BOX_OUTPUTS, PRESENCE_OUTPUTS
 from reader.views import STRIP_SHIFTS, mean_of_views, shift
 
 METADATA_KEY = "reader"
@@ -138,7 +139,7 @@ def output_widths(kind: str, classes: int) -> list[int]:
     if kind == "digit":
         return [classes]
     heads = [MAX_LENGTH] + [classes] * MAX_LENGTH
-    return heads + [24] if kind == "number" else heads
+    return heads + [BOX_OUTPUTS] if kind == "number" else heads
 
 
 def check_outputs(model: nn.Model, kind: str, classes: int, path: str | os.PathLike) -> None:
@@ -155,7 +156,7 @@ def check_outputs(model: nn.Model, kind: str, classes: int, path: str | os.PathL
                                 f"({err})") from None
     widths = [o.shape[1] for o in (out if isinstance(out, list) else [out])]
     expected = output_widths(kind, classes)
-    if kind == "number" and widths == expected + [2]:
+    if kind == "number" and widths == expected + [PRESENCE_OUTPUTS]:
         return                                      # with the presence head
     if widths != expected:
         raise nn.ModelFileError(f"{path}: a {kind} reader of {classes} classes gives outputs "

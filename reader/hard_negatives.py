@@ -47,7 +47,7 @@ from reader.evaluate import load_reader
 from reader.locate import find_number
 from reader.photo_crops import pad_photo
 from reader.svhn_data import PROTOCOLS, whole_training_pngs
-from reader.svhn_models import NUMBER_INPUT, box_iou, share_inside
+from reader.svhn_models import NUMBER_INPUT, PRESENCE_HEAD, box_iou, share_inside
 
 PROG = "python -m reader.hard_negatives"
 SCENE_SEED = 5151               # training uses [seed, ...] with small seeds; benches use 4242
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         fail(PROG, str(err))
     if meta["kind"] != "number":
         fail(PROG, f"--model {args.model}: a {meta['kind']} reader; this needs a house-number one")
-    if len(model.heads) < 8:
+    if len(model.heads) <= PRESENCE_HEAD:
         fail(PROG, f"--model {args.model}: has no presence head (train it with --negatives); "
                    "without one every empty window reads as a number")
     start = time.perf_counter()

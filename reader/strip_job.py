@@ -13,9 +13,10 @@ import numpy as np
 
 import nn
 from reader import plots
+from reader.decode import read_labels
 from reader.evaluate import evaluate, evaluate_views_and_one, reader_metadata
 from reader.losses import strip_loss, tower_loss
-from reader.models import MAX_LENGTH, build, logits, softmax, to_input, tower_probabilities
+from reader.models import build, logits, softmax, to_input, tower_probabilities
 from reader.tasks import TEST_SEED, VALIDATION_SEED, TrainStrips, fixed_strips, get_task, load_pools
 from reader.training import Config
 from reader.views import ONE_VIEW
@@ -29,15 +30,12 @@ def strip_train_step(model: nn.Model, kind: str, optimizer: nn.Optimizer, strips
     if kind == "tower":
         loss, grad = tower_loss(out, labels)                           # grad (B, 5, C + 1)
         model.backward(grad.reshape(-1, grad.shape[-1]), input_grad=False)
-        length_p, char_p = tower_probabilities(softmax(out.astype(np.float64)))
-        lengths, chars = length_p.argmax(1) + 1, char_p.argmax(2)
+        pred = read_labels(*tower_probabilities(softmax(out.astype(np.float64))), blank)
     else:
         loss, grads = strip_loss(out, labels, blank)
         model.backward(grads, input_grad=False)
-        lengths = out[0].argmax(1) + 1
-        chars = np.stack([z.argmax(1) for z in out[1:]], axis=1)       # (B, 5)
+        pred = read_labels(out[0], np.stack(out[1:], axis=1), blank)      # (B, 5)
     optimizer.step()
-    pred = np.where(np.arange(MAX_LENGTH) < lengths[:, None], chars, blank)
     return loss, float(np.mean(np.all(pred == labels, axis=1)))
 
 

@@ -13,6 +13,7 @@ import nn
 from data.strips import BLANK
 from data.svhn import digit_crops
 from reader import plots
+from reader.decode import read_labels
 from reader.losses import box_loss, strip_loss
 from reader.progress import announce
 from reader.svhn_data import (
@@ -26,10 +27,15 @@ from reader.svhn_data import (
     official_file,
 )
 from reader.svhn_models import (
+    BOX_HEAD,
+    DIGIT_HEADS,
     DIGIT_INPUT,
+    LENGTH_HEAD,
     MAX_LENGTH,
     MIN_STD,
     NUMBER_INPUT,
+    PRESENCE_HEAD,
+    READING_HEADS,
     box_targets,
     build_digit_classifier,
     build_number_reader,
@@ -114,18 +120,17 @@ class NumberJob:
         lengths = (b.labels != BLANK).sum(axis=1)
         targets, mask = box_targets(b.boxes, lengths, WINDOW)
         out = model.forward(to_input(b.images), training=True)
-        read, read_grads = strip_loss(out[:6], b.labels, BLANK, b.read_weight)
-        boxes, box_grad = box_loss(out[6], targets, mask, BOX_WEIGHT)
+        read, read_grads = strip_loss(out[READING_HEADS], b.labels, BLANK, b.read_weight)
+        boxes, box_grad = box_loss(out[BOX_HEAD], targets, mask, BOX_WEIGHT)
         grads = [*read_grads, box_grad]
-        if len(out) > 7:                # the presence head: cross-entropy of [no number, number]
+        if len(out) > PRESENCE_HEAD:    # cross-entropy of [no number, a number]
             presence = nn.SoftmaxCrossEntropy()
-            read += presence.forward(out[7].astype(np.float64), b.present.astype(np.int64))
-            grads.append(presence.backward().astype(out[7].dtype))
+            z = out[PRESENCE_HEAD]
+            read += presence.forward(z.astype(np.float64), b.present.astype(np.int64))
+            grads.append(presence.backward().astype(z.dtype))
         model.backward(grads, input_grad=False)
         optimizer.step()
-        pred_len = out[0].argmax(1) + 1
-        chars = np.stack([z.argmax(1) for z in out[1:6]], axis=1)
-        pred = np.where(np.arange(MAX_LENGTH) < pred_len[:, None], chars, BLANK)
+        pred = read_labels(out[LENGTH_HEAD], np.stack(out[DIGIT_HEADS], axis=1), BLANK)
         readable = b.read_weight > 0
         return read + boxes, float(np.mean(np.all(pred == b.labels, axis=1)[readable]))
 

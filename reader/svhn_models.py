@@ -48,9 +48,18 @@ from data.svhn import union_boxes
 
 NUMBER_INPUT = 54               # the number reader reads 54 x 54 crops of the 64 x 64 images
 DIGIT_INPUT = 32                # the digit classifier reads 32 x 32 digits
-BOX_OUTPUTS = 4 * 6             # union box + five digit boxes, (left, top, right, bottom) each
 NUM_DIGITS = 10
 MAX_LENGTH = 5
+BOX_OUTPUTS = 4 * (1 + MAX_LENGTH)   # union box + five digit boxes, (left, top, right, bottom)
+PRESENCE_OUTPUTS = 2                 # [no number, a number]
+
+# The house-number reader's outputs, in order: the length, one head per digit
+# position, the boxes and, for a model trained with windows of no number, presence.
+LENGTH_HEAD = 0
+DIGIT_HEADS = slice(1, 1 + MAX_LENGTH)
+READING_HEADS = slice(0, 1 + MAX_LENGTH)     # the length and the digits: what is read
+BOX_HEAD = 1 + MAX_LENGTH
+PRESENCE_HEAD = BOX_HEAD + 1
 
 
 def _conv_block(c_in: int, c_out: int, rng: np.random.Generator, pool: bool,
@@ -90,10 +99,10 @@ def build_number_reader(seed: int = 0, width: int = 32, hidden: int = 512,
     # scale its first errors (~1 per coordinate) sent back gradients ten times
     # the reading heads', and the trunk learned boxes long before digits.
     box_head.params["W"] *= np.float32(0.01)
-    box_head.params["b"][:] = np.tile(np.array([0.1, 0.1, 0.9, 0.9], np.float32), 6)
+    box_head.params["b"][:] = np.tile(np.array([0.1, 0.1, 0.9, 0.9], np.float32), 1 + MAX_LENGTH)
     heads += [[box_head]]
     if presence:
-        heads += [[nn.Dense(hidden, 2, rng=np.random.default_rng([seed, 5]))]]
+        heads += [[nn.Dense(hidden, PRESENCE_OUTPUTS, rng=np.random.default_rng([seed, 5]))]]
     return nn.MultiHead(trunk, heads)
 
 

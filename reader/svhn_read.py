@@ -19,11 +19,21 @@ from reader.decode import decode
 from reader.evaluate import Readings
 from reader.models import softmax
 from reader.svhn_data import WINDOW, centre_window, window
-from reader.svhn_models import MAX_LENGTH, box_iou, box_targets, to_input
+from reader.svhn_models import (
+    BOX_HEAD,
+    DIGIT_HEADS,
+    LENGTH_HEAD,
+    MAX_LENGTH,
+    PRESENCE_HEAD,
+    box_iou,
+    box_targets,
+    to_input,
+)
 from reader.views import CENTRE_WINDOW, DIGIT_SHIFTS, WINDOW_OFFSETS, mean_of_views, shift
 
 # how summary lines say the images were read
 NINE_WINDOWS, ONE_WINDOW = f", {len(WINDOW_OFFSETS)} windows", ", centre  "
+
 
 def number_outputs(model: nn.Model, images: np.ndarray, batch_size: int = 256
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -33,11 +43,11 @@ def number_outputs(model: nn.Model, images: np.ndarray, batch_size: int = 256
     lengths, chars, boxes, presence = [], [], [], []
     for start in range(0, len(images), batch_size):
         out = model.forward(to_input(images[start:start + batch_size]), training=False)
-        lengths.append(softmax(out[0].astype(np.float64)))
-        chars.append(np.stack([softmax(z.astype(np.float64)) for z in out[1:6]], axis=1))
-        boxes.append(out[6].astype(np.float64))
-        presence.append(softmax(out[7].astype(np.float64))[:, 1] if len(out) > 7
-                        else np.ones(len(out[0])))
+        lengths.append(softmax(out[LENGTH_HEAD].astype(np.float64)))
+        chars.append(np.stack([softmax(z.astype(np.float64)) for z in out[DIGIT_HEADS]], axis=1))
+        boxes.append(out[BOX_HEAD].astype(np.float64))
+        presence.append(softmax(out[PRESENCE_HEAD].astype(np.float64))[:, 1]
+                        if len(out) > PRESENCE_HEAD else np.ones(len(out[LENGTH_HEAD])))
     return (np.concatenate(lengths), np.concatenate(chars), np.concatenate(boxes),
             np.concatenate(presence))
 
