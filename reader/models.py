@@ -39,10 +39,10 @@ edge (``align_left``): where a number starts carries no information.
 import numpy as np
 
 import nn
+from data.strips import CHAR_SIZE, MAX_LENGTH, STRIP_HEIGHT, STRIP_WIDTH
 
-MAX_LENGTH = 5
-STRIP_SHAPE = (28, 140)         # (height, width) of the model's input
-TILE = 28                       # the canonical layout's slot width
+STRIP_SHAPE = (STRIP_HEIGHT, STRIP_WIDTH)   # (height, width) of the model's input: 28 x 140
+TILE = CHAR_SIZE                            # the canonical layout's slot width, 28
 
 MODEL_KINDS: tuple[str, ...] = ("strip", "tower")
 

@@ -43,14 +43,16 @@ from pathlib import Path
 
 import numpy as np
 
+from data.errors import DataError
 from data.paths import dataset_dir
 from data.strips import BLANK
 from data.svhn import NumberImages, load_number_crops, split_names
 from nn.serialize import ModelFileError, read_npz
+from reader.svhn_models import NUMBER_INPUT
 
 PROTOCOLS = ("pooled", "literature")
 VALIDATION_EVERY = 10          # every 10th training image is held out for validation
-WINDOW = 54                    # the number reader's input: 54 x 54 windows of 64 x 64 crops
+WINDOW = NUMBER_INPUT          # the number reader's input: 54 x 54 windows of 64 x 64 crops
 SCENE_SHARE = 1 / 8            # of a batch, when scenes are made
 SYNTHETIC_SHARE = 1 / 2        # of the rest of a batch, when synthetic numbers are made
 WHOLE_PNGS = ("format1_subset_png.tar", "format1_more_png.tar")
@@ -166,23 +168,26 @@ def empty_windows(protocol: str, per_image: int, seed: int,
 def load_hard_negatives(path: str | os.PathLike, protocol: str) -> np.ndarray:
     """The windows of a file from reader.hard_negatives, checked: (K, 54, 54, 3) uint8.
 
-    Raises nn.ModelFileError naming the file when it is missing, damaged, not
+    Raises data.DataError naming the file when it is missing, damaged, not
     such a file, or was mined for another protocol (a literature run must not
     learn from windows of test images).
     """
-    arrays = read_npz(path)
+    try:
+        arrays = read_npz(path)             # the model files' reader: the same safe npz
+    except ModelFileError as err:
+        raise DataError(str(err)) from None
     try:
         windows, made_for = arrays["windows"], json.loads(str(arrays["metadata"]))["protocol"]
     except (KeyError, ValueError, TypeError):
-        raise ModelFileError(f"{path}: not a hard-negatives file (make one with "
+        raise DataError(f"{path}: not a hard-negatives file (make one with "
                              "python -m reader.hard_negatives)") from None
     if windows.dtype != np.uint8 or windows.shape[1:] != (WINDOW, WINDOW, 3):
-        raise ModelFileError(f"{path}: windows are {windows.dtype} {windows.shape}; "
+        raise DataError(f"{path}: windows are {windows.dtype} {windows.shape}; "
                              f"expected uint8 (K, {WINDOW}, {WINDOW}, 3)")
     if made_for != protocol:
-        raise ModelFileError(f"{path}: mined for the {made_for} protocol, not {protocol}")
+        raise DataError(f"{path}: mined for the {made_for} protocol, not {protocol}")
     if len(windows) == 0:
-        raise ModelFileError(f"{path}: holds no windows (mine with a lower --min-confidence)")
+        raise DataError(f"{path}: holds no windows (mine with a lower --min-confidence)")
     return windows
 
 

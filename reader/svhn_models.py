@@ -44,12 +44,12 @@ already standardised.
 import numpy as np
 
 import nn
+from data.strips import MAX_LENGTH
 from data.svhn import union_boxes
 
 NUMBER_INPUT = 54               # the number reader reads 54 x 54 crops of the 64 x 64 images
 DIGIT_INPUT = 32                # the digit classifier reads 32 x 32 digits
 NUM_DIGITS = 10
-MAX_LENGTH = 5
 BOX_OUTPUTS = 4 * (1 + MAX_LENGTH)   # union box + five digit boxes, (left, top, right, bottom)
 PRESENCE_OUTPUTS = 2                 # [no number, a number]
 

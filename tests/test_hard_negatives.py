@@ -7,6 +7,7 @@ from svhn_fixtures import save_untrained_number_reader, use_tiny_number_reader
 
 import nn
 import train
+from data import DataError
 from data.housenumbers import touching
 from reader.hard_negatives import inside, mine_image
 from reader.hard_negatives import main as mine_main
@@ -66,9 +67,9 @@ def test_the_file_trains_a_run_of_its_own_protocol_only(tiny_svhn, reader_file, 
                       "--data-dir", str(tiny_svhn)]) == 0
     windows = load_hard_negatives(out, "literature")
     assert windows.dtype == np.uint8 and windows.shape[1:] == (54, 54, 3) and len(windows) > 0
-    with pytest.raises(nn.ModelFileError, match="literature protocol, not pooled"):
+    with pytest.raises(DataError, match="literature protocol, not pooled"):
         load_hard_negatives(out, "pooled")
-    with pytest.raises(nn.ModelFileError, match="not a hard-negatives file"):
+    with pytest.raises(DataError, match="not a hard-negatives file"):
         load_hard_negatives(reader_file, "literature")
 
     seen = {}
