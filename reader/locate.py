@@ -67,7 +67,7 @@ import nn
 from data.strips import BLANK
 from reader.choose import Candidate, choose
 from reader.decode import to_text
-from reader.photo_crops import pad_photo, sane, squash, to_photo, training_view
+from reader.photo_crops import clip_box, pad_photo, squash, to_photo, training_view
 from reader.stacked import looks_stacked, read_stacked
 from reader.svhn_models import NUMBER_INPUT, box_iou, share_inside
 from reader.svhn_read import read_numbers, read_views
@@ -121,7 +121,7 @@ def zoom(model: nn.Model, padded: np.ndarray, inputs: np.ndarray, shown: list[tu
     current, candidates = None, []
     for step in range(steps + 1):
         readings, boxes, confidence = read_views(model, inputs)
-        found = np.array([sane(to_photo(b[:4], w), PW, PH)
+        found = np.array([clip_box(to_photo(b[:4], w), PW, PH)
                           for b, w in zip(boxes, shown, strict=True)])
         digits = [np.array([to_photo(d, w) for d in b[4:].reshape(-1, 4)])
                   for b, w in zip(boxes, shown, strict=True)]                   # (5, 4) each
@@ -146,7 +146,7 @@ def widened(box: np.ndarray, width: int, height: int) -> list[np.ndarray]:
     for g in WIDEN * (bottom - top):
         grown += [(left - g, top, right, bottom), (left, top, right + g, bottom),
                   (left - g, top, right + g, bottom)]
-    return [sane(np.array(b), width, height) for b in grown]
+    return [clip_box(np.array(b), width, height) for b in grown]
 
 
 def extend(model: nn.Model, padded: np.ndarray, best: Candidate, alphabet: str,
@@ -234,7 +234,7 @@ def find_number(model: nn.Model, photo: np.ndarray, alphabet: str = "0123456789"
         else:
             best, beside = extend(model, padded, best, alphabet, zoom_steps=zoom_steps)
             candidates += beside
-    box = sane(best.box - np.array([px, py, px, py]), W, H)
+    box = clip_box(best.box - np.array([px, py, px, py]), W, H)
     return Found(best.text, best.confidence, tuple(float(v) for v in box), best.labels,
                  tuple(candidates))
 

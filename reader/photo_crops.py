@@ -47,7 +47,7 @@ def to_photo(box: np.ndarray, window: tuple) -> np.ndarray:
     return np.array([left + box[0] * w, top + box[1] * h, left + box[2] * w, top + box[3] * h])
 
 
-def sane(box: np.ndarray, width: int, height: int) -> np.ndarray:
+def clip_box(box: np.ndarray, width: int, height: int) -> np.ndarray:
     """Clip a box to the photo and give it at least 4 px each way (all of a photo
     narrower or lower than that)."""
     least_w, least_h = min(4, width), min(4, height)

@@ -120,19 +120,19 @@ class NumberJob:
         lengths = (b.labels != BLANK).sum(axis=1)
         targets, mask = box_targets(b.boxes, lengths, WINDOW)
         out = model.forward(to_input(b.images), training=True)
-        read, read_grads = strip_loss(out[READING_HEADS], b.labels, BLANK, b.read_weight)
-        boxes, box_grad = box_loss(out[BOX_HEAD], targets, mask, BOX_WEIGHT)
+        reading_loss, read_grads = strip_loss(out[READING_HEADS], b.labels, BLANK, b.read_weight)
+        boxes_loss, box_grad = box_loss(out[BOX_HEAD], targets, mask, BOX_WEIGHT)
         grads = [*read_grads, box_grad]
         if len(out) > PRESENCE_HEAD:    # cross-entropy of [no number, a number]
             presence = nn.SoftmaxCrossEntropy()
             z = out[PRESENCE_HEAD]
-            read += presence.forward(z.astype(np.float64), b.present.astype(np.int64))
+            reading_loss += presence.forward(z.astype(np.float64), b.present.astype(np.int64))
             grads.append(presence.backward().astype(z.dtype))
         model.backward(grads, input_grad=False)
         optimizer.step()
         pred = read_labels(out[LENGTH_HEAD], np.stack(out[DIGIT_HEADS], axis=1), BLANK)
         readable = b.read_weight > 0
-        return read + boxes, float(np.mean(np.all(pred == b.labels, axis=1)[readable]))
+        return reading_loss + boxes_loss, float(np.mean(np.all(pred == b.labels, axis=1)[readable]))
 
     def validate(self, model: nn.Model) -> dict[str, float]:
         # the centre window only: validation runs every epoch, inside the training time
