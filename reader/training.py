@@ -101,6 +101,7 @@ def default_config(task: str) -> Config:
 class Job(Protocol):
     """What the loop needs to know about a task (reader.strip_job, reader.svhn_job)."""
 
+    cfg: Config                               # the run's configuration
     validation_keys: tuple[str, ...]          # validation measures drawn in curves.png
 
     def build_model(self) -> nn.Model: ...
@@ -251,34 +252,48 @@ def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool 
     """
     checkpoint = run_dir / "checkpoint.npz"
     if resume:
-        model, arrays, state, cfg = load_checkpoint(checkpoint)
-    job = make_job(cfg, data_dir)                                      # DataError if missing
-    if not resume:
-        model = job.build_model()
-        new_arrays = start_from(model, cfg.init, cfg) if cfg.init else []  # ModelFileError
-    run_dir.mkdir(parents=True, exist_ok=True)         # only now: a failed start leaves nothing
-    log = Log(run_dir / "train.log", echo=sys.stderr)
-    if resume:
-        optimizer = make_optimizer(model, cfg)
-        optimizer.load_state_dict(arrays)
-        metadata = model.metadata
-        log(f"resumed at epoch {state.epoch} step {state.step}: {command}")
+        job, model, optimizer, state, metadata, log = _resume(checkpoint, data_dir, command)
+        cfg = job.cfg
     else:
-        optimizer = make_optimizer(model, cfg)
-        state = State()
-        metadata = job.metadata(dataclasses.asdict(cfg), command)
-        (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
-        log(f"started: {command}")
-        log(f"config {json.dumps(dataclasses.asdict(cfg))}; {model.num_parameters():,} parameters")
-        if new_arrays:
-            log(f"started from {cfg.init}; new, not in that file: {', '.join(new_arrays)}")
-
+        job, model, optimizer, state, metadata, log = _start(cfg, run_dir, data_dir, command)
     with GentleInterrupt() as interrupt:
         paused = _steps(job, model, optimizer, cfg, state, checkpoint, metadata, log,
                         interrupt, stop_after)
     if paused is not None:
         return paused
     return finish(job, model, cfg, state, run_dir, metadata, log)
+
+
+def _start(cfg: Config, run_dir: Path, data_dir: str | None, command: str
+           ) -> tuple[Job, nn.Model, nn.Adam, State, dict, Log]:
+    """A new run: its data and model (from ``cfg.init``'s weights if given), then its
+    folder, config.json and log. Data or model-file errors come before the folder
+    is made, so a failed start leaves nothing behind."""
+    job = make_job(cfg, data_dir)                                      # DataError if missing
+    model = job.build_model()
+    new_arrays = start_from(model, cfg.init, cfg) if cfg.init else []  # ModelFileError
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = Log(run_dir / "train.log", echo=sys.stderr)
+    (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
+    log(f"started: {command}")
+    log(f"config {json.dumps(dataclasses.asdict(cfg))}; {model.num_parameters():,} parameters")
+    if new_arrays:
+        log(f"started from {cfg.init}; new, not in that file: {', '.join(new_arrays)}")
+    metadata = job.metadata(dataclasses.asdict(cfg), command)
+    return job, model, make_optimizer(model, cfg), State(), metadata, log
+
+
+def _resume(checkpoint: Path, data_dir: str | None, command: str
+            ) -> tuple[Job, nn.Model, nn.Adam, State, dict, Log]:
+    """An interrupted run, as its last checkpoint left it: model, optimizer state,
+    where it stood, and its configuration."""
+    model, arrays, state, cfg = load_checkpoint(checkpoint)           # ModelFileError
+    job = make_job(cfg, data_dir)                                      # DataError if missing
+    optimizer = make_optimizer(model, cfg)
+    optimizer.load_state_dict(arrays)
+    log = Log(checkpoint.parent / "train.log", echo=sys.stderr)
+    log(f"resumed at epoch {state.epoch} step {state.step}: {command}")
+    return job, model, optimizer, state, model.metadata, log
 
 
 def _steps(job: Job, model: nn.Model, optimizer: nn.Optimizer, cfg: Config, state: State,
