@@ -37,12 +37,13 @@ A file that cannot be read gets one line on stderr and makes the exit status
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 import nn
-from reader.cli import OneLineParser, UserError, fail, probability
+from reader.cli import OneLineParser, UserError, fail, probability, run_command
 from reader.decode import to_text
 from reader.evaluate import load_reader, read_strips
 from reader.preprocess import is_flat, load_strip, open_photo
@@ -90,17 +91,18 @@ def unreadable(path: str, err: UserError) -> dict:
 
 
 def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | None,
-                min_confidence: float = 0.0) -> list[dict]:
-    """House-number and digit models: read each colour photo on its own."""
+                min_confidence: float = 0.0) -> Iterator[dict]:
+    """House-number and digit models: read each colour photo on its own, and give
+    its result as soon as it is read (a search takes about a second)."""
     from reader.locate import draw_found, find_number
-    results, used = [], set()
+    used = set()
     for path in paths:
         try:
             photo, shrunk = open_photo(path)
             if is_flat(photo):
                 raise UserError(f"{path}: nothing to read (the image is one flat colour)")
         except UserError as err:
-            results.append(unreadable(path, err))
+            yield unreadable(path, err)
             continue
         if meta["kind"] == "digit":          # the whole image is the digit, as svhn_eval reads it
             from reader.photo_crops import squash
@@ -109,8 +111,8 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
             from reader.views import mean_of_views
             digit = squash(photo, (0, 0, photo.shape[1], photo.shape[0]), DIGIT_INPUT)
             (p,) = mean_of_views(digit_probabilities(model, digit[None]))
-            results.append({"path": path, "number": meta["alphabet"][int(p[0].argmax())],
-                            "confidence": round(float(p[0].max()), 6)})
+            yield {"path": path, "number": meta["alphabet"][int(p[0].argmax())],
+                   "confidence": round(float(p[0].max()), 6)}
             continue
         found = find_number(model, photo, meta["alphabet"])
         result = {"path": path, "number": found.number,
@@ -125,8 +127,7 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
             except OSError as err:
                 fail(PROG, f"--boxes {target}: cannot write ({err.strerror or err})")
             result["boxes_image"] = str(target)
-        results.append(result)
-    return results
+        yield result
 
 
 def read_strip_images(model: nn.Model, meta: dict, paths: list[str]) -> list[dict]:
@@ -164,23 +165,28 @@ def main(argv: list[str] | None = None) -> int:
                 and len(args.images) > 1:
             fail(PROG, f"--boxes {args.boxes}: one picture file holds one image's boxes; "
                        f"give a folder for {len(args.images)} images")
-        results = read_photos(model, meta, args.images, args.boxes, args.min_confidence)
+        if args.boxes is not None and args.boxes.suffix.lower() not in PICTURE_SUFFIXES \
+                and args.boxes.exists() and not args.boxes.is_dir():
+            fail(PROG, f"--boxes {args.boxes}: is a file, not a folder (give a folder, or a "
+                       ".png or .jpg name for one image)")
+        readings = read_photos(model, meta, args.images, args.boxes, args.min_confidence)
     else:
         if args.boxes is not None:
             fail(PROG, f"--boxes: {args.model} is a strip reader, which does not locate numbers")
-        results = read_strip_images(model, meta, args.images)
-    read = [r for r in results if "error" not in r]     # the others were named on stderr
-    for r in read:
-        if r["confidence"] < args.min_confidence:
+        readings = read_strip_images(model, meta, args.images)
+    results = []                # unreadable images were named on stderr as they came
+    for r in readings:
+        if "error" not in r and r["confidence"] < args.min_confidence:
             r["withheld"], r["number"] = r["number"], None
+        if "error" not in r and not args.json:          # each line as soon as it is read
+            number = "?" if r["number"] is None else r["number"]
+            print(f"{r['path']}\t{number}\t{r['confidence']:.4f}", flush=True)
+        results.append(r)
     if args.json:
         print(json.dumps(results, indent=1))
-    else:
-        for r in read:
-            number = "?" if r["number"] is None else r["number"]
-            print(f"{r['path']}\t{number}\t{r['confidence']:.4f}")
+    read = [r for r in results if "error" not in r]
     return 2 if len(read) < len(results) else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(PROG, main)

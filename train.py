@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nn
 from data import DataError
-from reader.cli import OneLineParser, fail, learning_rate, whole_number
+from reader.cli import OneLineParser, fail, learning_rate, run_command, whole_number
 from reader.models import MODEL_KINDS
 from reader.svhn_data import PROTOCOLS
 from reader.svhn_job import SVHN_MODEL_KINDS, SVHN_TASKS
@@ -218,4 +218,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(PROG, main)

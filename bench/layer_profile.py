@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 import nn  # noqa: E402
 from bench.models import mnist_tower, number_reader, strip_reader, svhn_cnn  # noqa: E402
-from reader.cli import OneLineParser, whole_number  # noqa: E402
+from reader.cli import OneLineParser, run_command, whole_number  # noqa: E402
 
 MODELS = ("mnist-tower", "svhn-cnn", "strip-reader", "number-reader")
 
@@ -121,4 +121,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_command("bench/layer_profile.py", main)

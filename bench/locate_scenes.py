@@ -26,7 +26,7 @@ from bench.measurement import bench_error, load_number_reader, save_measurement 
 from data.errors import DataError  # noqa: E402
 from data.housenumbers import HouseNumberGenerator, train_backgrounds  # noqa: E402
 from data.strips import BLANK  # noqa: E402
-from reader.cli import OneLineParser, whole_number  # noqa: E402
+from reader.cli import OneLineParser, run_command, whole_number  # noqa: E402
 from reader.decode import to_text  # noqa: E402
 from reader.locate import measure_search, summary_by_width, summary_line  # noqa: E402
 
@@ -70,4 +70,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command("bench/locate_scenes.py", main)

@@ -26,7 +26,7 @@ from data.errors import DataError  # noqa: E402
 from data.paths import dataset_dir  # noqa: E402
 from data.svhn import split_names  # noqa: E402
 from data.svhn_official import annotated_photos  # noqa: E402
-from reader.cli import OneLineParser  # noqa: E402
+from reader.cli import OneLineParser, run_command  # noqa: E402
 from reader.locate import measure_search, summary_by_width, summary_line  # noqa: E402
 from reader.svhn_data import WHOLE_PNGS  # noqa: E402
 
@@ -74,4 +74,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command("bench/locate_svhn.py", main)

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.measurement import bench_error, load_number_reader, save_measurement  # noqa: E402
 from data.paths import resolve_data_dir  # noqa: E402
-from reader.cli import OneLineParser, UserError  # noqa: E402
+from reader.cli import OneLineParser, UserError, run_command  # noqa: E402
 from reader.locate import draw_found, find_number  # noqa: E402
 from reader.preprocess import open_rgb  # noqa: E402
 
@@ -69,4 +69,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command("bench/photos.py", main)

@@ -48,7 +48,7 @@ from bench.models import (  # noqa: E402
     svhn_cnn,
     torch_model,
 )
-from reader.cli import OneLineParser, whole_number  # noqa: E402
+from reader.cli import OneLineParser, run_command, whole_number  # noqa: E402
 
 # (name, builder, images per example, input shape of one example, classes, batch sizes)
 # An MNIST strip is five 28 x 28 tiles through one shared tower: a batch of B
@@ -247,4 +247,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_command("bench/speed.py", main)

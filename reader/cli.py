@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130          # 128 + SIGINT: what a shell reports for Ctrl-C
 
 
 class UserError(Exception):
@@ -34,6 +35,18 @@ def fail(prog: str, message: str) -> NoReturn:
     first_line = " ".join(str(message).split())
     sys.stderr.write(f"{prog}: error: {first_line}\n")
     sys.exit(EXIT_USAGE)
+
+
+def run_command(prog: str, main: Callable[[], int | None]) -> NoReturn:
+    """Run a command line's ``main`` and exit with its status. Ctrl-C ends it with
+    one line on stderr and status 130, not a traceback (files are written under a
+    temporary name and renamed, so nothing is left half written)."""
+    try:
+        status = main()
+    except KeyboardInterrupt:
+        sys.stderr.write(f"\n{prog}: interrupted\n")
+        status = EXIT_INTERRUPTED
+    sys.exit(status or 0)
 
 
 def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:

@@ -16,7 +16,7 @@ import numpy as np
 import nn
 from data import make_strips
 from data.errors import DataError
-from reader.cli import OneLineParser, fail
+from reader.cli import OneLineParser, fail, run_command
 from reader.evaluate import load_reader, read_strips
 from reader.models import MAX_LENGTH, align_left
 from reader.plots import strip_grid
@@ -103,4 +103,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_command("python -m reader.docfigures", main)

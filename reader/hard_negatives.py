@@ -42,7 +42,7 @@ from data import DataError
 from data.housenumbers import HouseNumberGenerator, touching, train_backgrounds
 from data.strips import BLANK
 from nn.serialize import atomic_savez
-from reader.cli import OneLineParser, fail, output_file, probability, whole_number
+from reader.cli import OneLineParser, fail, output_file, probability, run_command, whole_number
 from reader.evaluate import load_reader
 from reader.locate import find_number
 from reader.photo_crops import pad_photo
@@ -182,4 +182,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(PROG, main)

@@ -11,7 +11,6 @@ writes it anyway, saying how many changed).
 """
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 
 import nn
 from data.errors import DataError
-from reader.cli import OneLineParser, fail, output_file
+from reader.cli import OneLineParser, fail, output_file, run_command
 from reader.evaluate import load_reader, read_strips
 
 PROG = "python -m reader.ship"
@@ -90,4 +89,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(PROG, main)

@@ -11,12 +11,11 @@ VALIDATION_SEED): that is where choices are made.
 """
 
 import json
-import sys
 from pathlib import Path
 
 import nn
 from data import DataError
-from reader.cli import OneLineParser, fail, output_file, whole_number
+from reader.cli import OneLineParser, fail, output_file, run_command, whole_number
 from reader.evaluate import evaluate_views_and_one, load_reader
 from reader.strip_job import strip_summary_lines
 from reader.tasks import TEST_SEED, VALIDATION_SEED, fixed_strips, get_task, load_pools
@@ -61,4 +60,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(PROG, main)

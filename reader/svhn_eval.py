@@ -14,13 +14,12 @@ on the protocol's validation images instead: that is where choices are made.
 """
 
 import json
-import sys
 from pathlib import Path
 
 import nn
 from data import DataError
 from data.svhn import digit_crops
-from reader.cli import OneLineParser, fail, output_file
+from reader.cli import OneLineParser, fail, output_file, run_command
 from reader.evaluate import load_reader
 from reader.svhn_data import load_splits
 from reader.svhn_read import (
@@ -75,4 +74,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(PROG, main)

@@ -170,3 +170,49 @@ def test_the_shipped_model_reads_real_test_strips(capsys, tmp_path, real_data_di
     read = [line.split("\t")[1] for line in out.strip().split("\n")]
     assert status == 0
     assert sum(r == t for r, t in zip(read, truth, strict=True)) >= 18
+
+
+def test_ctrl_c_ends_a_command_with_one_line_and_status_130(capsys):
+    from reader.cli import run_command
+
+    def interrupted() -> int:
+        raise KeyboardInterrupt
+    with pytest.raises(SystemExit) as done:
+        run_command("prog", interrupted)
+    assert done.value.code == 130 and capsys.readouterr().err.strip() == "prog: interrupted"
+    with pytest.raises(SystemExit) as done:
+        run_command("prog", lambda: 2)
+    assert done.value.code == 2
+
+
+def test_predict_prints_each_photo_as_it_is_read_and_stops_cleanly_on_ctrl_c(tmp_path):
+    import signal
+    import subprocess
+
+    from reader_fixtures import PYTHON, cli_env
+    from svhn_fixtures import save_untrained_number_reader
+    model = save_untrained_number_reader(tmp_path / "svhn.npz")
+    rng = np.random.default_rng(0)
+    photos = []
+    for k in range(400):                         # far more than are read before the signal
+        photos.append(str(tmp_path / f"{k}.png"))
+        Image.fromarray(rng.integers(0, 256, (60, 90, 3), dtype=np.uint8)).save(photos[-1])
+    process = subprocess.Popen([PYTHON, "predict.py", "--model", str(model), *photos],
+                               cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    first = process.stdout.readline()            # before the others are read
+    assert first.startswith(f"{photos[0]}\t")
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.strip() == "predict.py: interrupted" and len(out.splitlines()) < len(photos) - 1
+
+
+def test_boxes_naming_an_existing_file_that_is_not_a_picture_is_refused(tmp_path):
+    from svhn_fixtures import save_untrained_number_reader
+    model = save_untrained_number_reader(tmp_path / "svhn.npz")
+    (tmp_path / "notes.txt").write_text("mine")
+    assert_one_line_error(run_cli("predict.py", "--model", str(model), "--boxes",
+                                  str(tmp_path / "notes.txt"), str(write_png(tmp_path / "a.png"))),
+                          "notes.txt: is a file, not a folder")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
