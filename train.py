@@ -173,6 +173,9 @@ def run_dir_for(args: argparse.Namespace, cfg: Config) -> Path:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         variant = cfg.protocol if cfg.task in SVHN_TASKS else cfg.layout
         return Path("runs") / f"{cfg.task}-{cfg.model}-{variant}-s{cfg.seed}-{stamp}"
+    if (args.out / "metrics.json").exists():
+        fail(PROG, f"--out {args.out}: already holds a finished run; choose another folder "
+                   f"(or start a longer run from it with --init {args.out / 'model.npz'})")
     if (args.out / "checkpoint.npz").exists():
         fail(PROG, f"--out {args.out}: already holds a run; continue it with --resume {args.out}")
     if args.out.exists() and not args.out.is_dir():
@@ -208,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"\n{PROG}: interrupted before the first checkpoint\n")
         return 130
     if result.get("status") in ("stopped", "interrupted"):
-        print(f"{result['status']} at epoch {result['epoch']} step {result['step']}; "
+        print(f"{result['status']} in {result['position']}; "
               f"continue with: python {PROG} --resume {run_dir}")
         return 130 if result["status"] == "interrupted" else 0
     for line in result["summary"]:

@@ -264,6 +264,12 @@ def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool 
     return finish(job, model, cfg, state, run_dir, metadata, log)
 
 
+def position(state: State, cfg: Config) -> str:
+    """Where a run stands, counted as the progress bar counts: "epoch 2/16, step 40/500"
+    (epochs from 1; steps done in the epoch)."""
+    return f"epoch {state.epoch + 1}/{cfg.epochs}, step {state.step}/{cfg.steps_per_epoch}"
+
+
 def _start(cfg: Config, run_dir: Path, data_dir: str | None, command: str
            ) -> tuple[Job, nn.Model, nn.Adam, State, dict, Log]:
     """A new run: its data and model (from ``cfg.init``'s weights if given), then its
@@ -292,7 +298,7 @@ def _resume(checkpoint: Path, data_dir: str | None, command: str
     optimizer = make_optimizer(model, cfg)
     optimizer.load_state_dict(arrays)
     log = Log(checkpoint.parent / "train.log", echo=sys.stderr)
-    log(f"resumed at epoch {state.epoch} step {state.step}: {command}")
+    log(f"resumed in {position(state, cfg)}: {command}")
     return job, model, optimizer, state, model.metadata, log
 
 
@@ -309,8 +315,9 @@ def _steps(job: Job, model: nn.Model, optimizer: nn.Optimizer, cfg: Config, stat
     def pause(status: str, why: str) -> dict[str, Any]:
         save_checkpoint(checkpoint, model, optimizer, state, metadata)
         bar.pause()
-        log(f"{why} at epoch {state.epoch} step {state.step}; checkpoint written")
-        return {"status": status, "epoch": state.epoch, "step": state.step}
+        log(f"{why} in {position(state, cfg)}; checkpoint written")
+        return {"status": status, "epoch": state.epoch, "step": state.step,
+                "position": position(state, cfg)}
 
     while state.epoch < cfg.epochs:
         for step in range(state.step, cfg.steps_per_epoch):
@@ -318,8 +325,8 @@ def _steps(job: Job, model: nn.Model, optimizer: nn.Optimizer, cfg: Config, stat
                 layer.rng = np.random.default_rng([cfg.seed, state.epoch, step, k])
             loss, acc = job.train_step(model, optimizer, state.epoch, step)
             if not np.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss} at epoch {state.epoch} step {step}"
-                                         f"; try a smaller --lr than {cfg.lr}")
+                raise FloatingPointError(f"loss became {loss} in epoch {state.epoch + 1}, "
+                                         f"step {step + 1}; try a smaller --lr than {cfg.lr}")
             state.losses.append(loss)
             state.accuracies.append(acc)
             state.step = step + 1

@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -191,7 +192,8 @@ def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_loses_nothing(
                          "--checkpoint-every", "1000"])
     captured = capsys.readouterr()
     assert status == 130 and f"--resume {out}" in captured.out
-    assert "interrupted at epoch 0 step 3; checkpoint written" in (out / "train.log").read_text()
+    log = (out / "train.log").read_text()
+    assert "interrupted in epoch 1/2, step 3/4; checkpoint written" in log
     assert not (out / "model.npz").exists()
     monkeypatch.undo()
     result = run_cli("train.py", "--resume", str(out), "--data-dir", str(tiny_data))
@@ -211,10 +213,15 @@ def test_resume_refuses_new_settings(capsys, whole_run):
     assert status == 2 and "--epochs" in err
 
 
-def test_out_folder_with_a_run_is_not_overwritten(capsys, whole_run):
+def test_out_folder_with_a_run_is_not_overwritten(capsys, whole_run, tmp_path):
     out, _ = whole_run
     status, err = call(capsys, "--out", str(out))
-    assert status == 2 and "already holds a run" in err
+    assert status == 2 and "already holds a finished run" in err and "--init" in err
+    unfinished = tmp_path / "unfinished"                 # a checkpoint, no metrics.json yet
+    unfinished.mkdir()
+    shutil.copy(out / "checkpoint.npz", unfinished)
+    status, err = call(capsys, "--out", str(unfinished))
+    assert status == 2 and f"already holds a run; continue it with --resume {unfinished}" in err
 
 
 def test_bad_input_through_a_real_process(tmp_path):
