@@ -87,7 +87,7 @@ from data.glyphs import GlyphCache, find_fonts
 from data.paths import dataset_dir
 from data.render import paint, place, plan_number, shift
 from data.scenery import blur, finish, frame, lines, noise, patch_background, texture
-from data.svhn import BLANK, GROW, MAX_LENGTH, NumberImages, crop_number, decode_image
+from data.svhn import BLANK, GROW, MAX_LENGTH, MISSING, NumberImages, crop_number, decode_image
 
 LENGTH_P = np.array([0.16, 0.40, 0.28, 0.11, 0.05])
 _BENFORD = np.log10(1 + 1 / np.arange(1, 10))
@@ -320,7 +320,7 @@ def train_backgrounds(data_dir: str | os.PathLike | None = None, size: int = 32,
     boxes = _train_boxes(folder / ANNOTATIONS)
     tar_path = folder / SUBSET_TAR
     if not tar_path.is_file():
-        raise DataError(f"{tar_path}: missing (see svhn/SOURCE.md for what belongs there)")
+        raise DataError(f"{tar_path}: {MISSING}")
     items = []
     try:
         with tarfile.open(tar_path) as tar:
@@ -348,7 +348,7 @@ def train_backgrounds(data_dir: str | os.PathLike | None = None, size: int = 32,
 def _train_boxes(path: Path) -> dict[str, list[list[float]]]:
     """annotations.csv -> {train file name: [[left, top, width, height], ...]}."""
     if not path.is_file():
-        raise DataError(f"{path}: missing (see svhn/SOURCE.md for what belongs there)")
+        raise DataError(f"{path}: {MISSING}")
     boxes: dict[str, list[list[float]]] = {}
     try:
         with open(path, newline="") as f:

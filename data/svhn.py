@@ -38,6 +38,8 @@ from data.paths import dataset_dir
 from data.strips import BLANK, MAX_LENGTH
 
 CROP_SIZE = 64                  # number crops are 64 x 64
+MISSING = ("missing (docs/svhn.md says what the svhn folder holds; SVHN itself is at "
+           "http://ufldl.stanford.edu/housenumbers/)")
 GROW = 1.3                      # the union box is grown by 30 % each way
 SPLIT_FILES = ("train_real", "test_holdout", "test_pool", "test_strict")
 
@@ -129,7 +131,7 @@ def crop_number(image: np.ndarray, boxes: np.ndarray, size: int = CROP_SIZE,
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
-        raise DataError(f"{path}: missing (see svhn/SOURCE.md for what belongs there)")
+        raise DataError(f"{path}: {MISSING}")
     try:
         with open(path, newline="") as f:
             return list(csv.DictReader(f))
@@ -163,7 +165,7 @@ def split_names(name: str, data_dir: str | os.PathLike | None = None) -> list[st
         raise ValueError(f"unknown SVHN split {name!r}; choose from {SPLIT_FILES}")
     path = dataset_dir("svhn", data_dir) / "splits" / f"{name}.txt"
     if not path.is_file():
-        raise DataError(f"{path}: missing (see svhn/SOURCE.md for what belongs there)")
+        raise DataError(f"{path}: {MISSING}")
     names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     if not names:
         raise DataError(f"{path}: lists no images")
@@ -192,7 +194,7 @@ def load_number_crops(split: str, data_dir: str | os.PathLike | None = None,
     numbers = read_boxes_csv(folder / "boxes.csv", split)
     tar_path = folder / f"{split}.tar"
     if not tar_path.is_file():
-        raise DataError(f"{tar_path}: missing (see svhn/SOURCE.md for what belongs there)")
+        raise DataError(f"{tar_path}: {MISSING}")
     wanted = None if names is None else set(names)
     images, labels, boxes, kept = [], [], [], []
     try:

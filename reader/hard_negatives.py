@@ -46,6 +46,7 @@ from reader.cli import OneLineParser, fail, output_file, probability, run_comman
 from reader.evaluate import load_reader
 from reader.locate import find_number
 from reader.photo_crops import pad_photo
+from reader.progress import announce
 from reader.svhn_data import PROTOCOLS, whole_training_pngs
 from reader.svhn_models import NUMBER_INPUT, PRESENCE_HEAD, box_iou, share_inside
 
@@ -104,6 +105,14 @@ def whole_images(protocol: str, data_dir: str | None) -> Source:
         yield image, np.array([box for _, box in digits]), "".join(str(d) for d, _ in digits)
 
 
+def announced(source: Source, line: str) -> Source:
+    """``source``, saying ``line`` on stderr when its first item is ready."""
+    for k, item in enumerate(source):
+        if k == 0:
+            announce(line)
+        yield item
+
+
 def synthetic_scenes(count: int, size: int, data_dir: str | None) -> Source:
     """``count`` synthetic scenes, size x size, with their digit boxes and numbers."""
     rng = np.random.default_rng(SCENE_SEED)
@@ -158,7 +167,12 @@ def main(argv: list[str] | None = None) -> int:
     def report(line: str) -> None:
         print(f"{line} ({time.perf_counter() - start:.0f} s)", flush=True)
     try:
-        found = {"whole_images": mine(model, whole_images(args.protocol, args.data_dir),
+        # said once the first image is read, so that missing data stays a one-line error
+        images = announced(whole_images(args.protocol, args.data_dir),
+                           f"searching the whole training images of the {args.protocol} "
+                           f"protocol, then {args.scenes:,} synthetic scenes (about a second "
+                           "each; a line every 100 images)")
+        found = {"whole_images": mine(model, images,
                                       args.min_confidence, args.per_image, report),
                  "scenes": mine(model, synthetic_scenes(args.scenes, args.scene_size,
                                                         args.data_dir),

@@ -15,9 +15,9 @@ from typing import TextIO
 
 
 def announce(what: str, stream: TextIO | None = None) -> None:
-    """One line on stderr saying what a job is preparing: making synthetic data
-    takes a minute or more before training (and its log) starts."""
-    print(f"preparing: {what}", file=stream or sys.stderr, flush=True)
+    """One line on stderr saying what a long, silent piece of work is doing: making
+    synthetic data before training (and its log) starts, reading a test set."""
+    print(what, file=stream or sys.stderr, flush=True)
 
 
 def format_duration(seconds: float) -> str:

@@ -17,6 +17,7 @@ import nn
 from data import DataError
 from reader.cli import OneLineParser, fail, output_file, run_command, whole_number
 from reader.evaluate import evaluate_views_and_one, load_reader
+from reader.progress import announce
 from reader.strip_job import strip_summary_lines
 from reader.tasks import TEST_SEED, VALIDATION_SEED, fixed_strips, get_task, load_pools
 from reader.views import STRIP_SHIFTS
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     except (nn.ModelFileError, DataError) as err:
         fail(PROG, str(err))
     blank = len(task.alphabet)
+    announce(f"reading {args.count:,} {split} strips per layout through "
+             f"{len(STRIP_SHIFTS)} views")
     views, one_view = {}, {}
     for layout, (strips, labels) in test_sets.items():
         views[layout], one_view[layout], _ = evaluate_views_and_one(model, meta["kind"], strips,

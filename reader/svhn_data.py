@@ -174,8 +174,11 @@ def load_hard_negatives(path: str | os.PathLike, protocol: str) -> np.ndarray:
     """
     try:
         arrays = read_npz(path)             # the model files' reader: the same safe npz
-    except ModelFileError as err:
-        raise DataError(str(err)) from None
+    except ModelFileError:
+        if not Path(path).is_file():
+            raise DataError(f"{path}: no such file") from None
+        raise DataError(f"{path}: not a hard-negatives file (make one with "
+                        "python -m reader.hard_negatives)") from None
     try:
         windows, made_for = arrays["windows"], json.loads(str(arrays["metadata"]))["protocol"]
     except (KeyError, ValueError, TypeError):

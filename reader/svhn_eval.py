@@ -16,11 +16,14 @@ on the protocol's validation images instead: that is where choices are made.
 import json
 from pathlib import Path
 
+import numpy as np
+
 import nn
 from data import DataError
 from data.svhn import digit_crops
-from reader.cli import OneLineParser, fail, output_file, run_command
+from reader.cli import OneLineParser, fail, output_file, run_command, whole_number
 from reader.evaluate import load_reader
+from reader.progress import announce
 from reader.svhn_data import load_splits
 from reader.svhn_read import (
     NINE_WINDOWS,
@@ -41,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir")
     p.add_argument("--validation", action="store_true",
                    help="measure on the validation images, not the test sets")
+    p.add_argument("--limit", type=whole_number(1), metavar="N",
+                   help="only the first N images of each set (a quick try; default all)")
     p.add_argument("--json", type=output_file, help="also write the measures here")
     args = p.parse_args(argv)
     try:
@@ -52,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
         tests = {"validation": splits.validation} if args.validation else splits.tests
     except (nn.ModelFileError, DataError) as err:
         fail(PROG, str(err))
+    if args.limit:
+        tests = {name: numbers.subset(np.arange(min(args.limit, len(numbers))))
+                 for name, numbers in tests.items()}
+    reads = f"{len(WINDOW_OFFSETS)} windows" if meta["kind"] == "number" else \
+        f"{len(DIGIT_SHIFTS)} views of each digit"
+    announce(f"reading {', '.join(f'{len(n):,} {name}' for name, n in tests.items())} "
+             f"images through {reads}")
     if meta["kind"] == "number":
         views, views_key = WINDOW_OFFSETS, "windows"
         results, single = {}, {}
@@ -67,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     if args.json:
         args.json.write_text(json.dumps({"model": str(args.model), "protocol": protocol,
+                                         "limit": args.limit,
                                          "split": "validation" if args.validation else "test",
                                          views_key: views, "views": results,
                                          "one_view": single}, indent=1))

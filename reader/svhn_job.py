@@ -94,12 +94,13 @@ class NumberJob:
         self.splits = load_splits(cfg.protocol, data_dir)
         synthetic = scenes = None
         if cfg.synthetic:
-            announce(f"{cfg.synthetic:,} synthetic numbers and {max(1, cfg.synthetic // 3):,} "
-                     "scenes")
+            announce(f"preparing {cfg.synthetic:,} synthetic numbers and "
+                     f"{max(1, cfg.synthetic // 3):,} scenes")
             synthetic, scenes = make_synthetic(cfg.synthetic, cfg.seed, data_dir)
         empty = None
         if cfg.negatives:
-            announce("windows with no number, from the training PNGs and synthetic scenes")
+            announce("preparing windows with no number, from the training PNGs and "
+                     "synthetic scenes")
             empty = empty_windows(cfg.protocol, EMPTY_PER_IMAGE, cfg.seed, data_dir)
         if hard is not None:
             # As many hard windows as random ones, repeated to fill: the random ones
@@ -174,7 +175,7 @@ class DigitJob:
             from data.svhn_official import load_cropped_mat
             parts.append(load_cropped_mat(official))
         if cfg.synthetic:
-            announce(f"{cfg.synthetic:,} synthetic numbers, cut into digits")
+            announce(f"preparing {cfg.synthetic:,} synthetic numbers, cut into digits")
             # the digit classifier learns from number crops only, so no scenes are made
             synthetic, _ = make_synthetic(cfg.synthetic, cfg.seed, data_dir, scenes=False)
             parts.append(digit_crops(synthetic))
