@@ -142,5 +142,11 @@ def test_svhn_eval_measures_both_kinds_of_reader_both_ways(tmp_path, capsys):
         assert svhn_eval.main([str(model), "--data-dir", str(data), "--validation",
                                "--json", str(out)]) == 0
         assert set(json.loads(out.read_text())["views"]) == {"validation"}
+        assert svhn_eval.main([str(model), "--data-dir", str(data), "--limit", "3",
+                               "--json", str(out)]) == 0
+        counts = [r["count"] for r in json.loads(out.read_text())["views"].values()]
+        # three images of each set: three numbers, or the digits of three numbers
+        assert counts == [3, 3] if model == number else all(3 <= n <= 15 for n in counts)
+        assert "reading 3 " in capsys.readouterr().err
     assert_one_line_error(run_cli("-m", "reader.svhn_eval", str(number), "--data-dir",
                                   str(tmp_path / "nowhere")), "svhn")
