@@ -132,24 +132,36 @@ def make_optimizer(model: nn.Model, cfg: Config) -> nn.Adam:
     return nn.Adam(model, schedule, weight_decay=cfg.weight_decay)
 
 
-def start_from(model: nn.Model, path: str, cfg: Config) -> list[str]:
-    """Copy the weights (and batch-norm averages) of the model file ``path`` into ``model``.
-
-    For continuing a finished run with a fresh learning-rate schedule, or
-    fine-tuning. The file must hold the same architecture, trained for the
-    same task, and for SVHN under the same protocol: starting a
-    literature-protocol run from a pooled model would let the test images
-    the pooled model trained on into the literature figures. The one
-    difference allowed: this run's model may have heads the file's lacks (a
-    presence head, ``--negatives``), which keep their new weights. Returns
-    the names of the arrays left new.
-    """
+def init_model(path: str, cfg: Config) -> nn.Model:
+    """The model file ``path`` a run starts from (``--init``), checked against the
+    run's settings before any data is prepared: it must have been trained for the
+    same task with the same kind of model and, for SVHN, under the same protocol
+    (starting a literature-protocol run from a pooled model would let the test
+    images the pooled model trained on into the literature figures)."""
     start = nn.load(path)                                              # ModelFileError if damaged
     saved = start.metadata.get("reader", {}).get("config", {})
     for key in ("task", "model", "protocol"):
         if saved.get(key) != getattr(cfg, key):
             raise nn.ModelFileError(f"{path}: trained with {key} {saved.get(key)!r}, "
                                     f"this run has {key} {getattr(cfg, key)!r}")
+    if saved.get("negatives") and not cfg.negatives:
+        raise nn.ModelFileError(f"{path}: has a presence head (trained with --negatives "
+                                f"{saved['negatives']}); give this run --negatives too")
+    return start
+
+
+def start_from(model: nn.Model, path: str, cfg: Config,
+               start: nn.Model | None = None) -> list[str]:
+    """Copy the weights (and batch-norm averages) of the model file ``path``
+    (``init_model``; or ``start``, already loaded from it) into ``model``.
+
+    For continuing a finished run with a fresh learning-rate schedule, or
+    fine-tuning. The file must hold the same architecture; the one difference
+    allowed: this run's model may have heads the file's lacks (a presence
+    head, ``--negatives``), which keep their new weights. Returns the names of
+    the arrays left new.
+    """
+    start = start if start is not None else init_model(path, cfg)
     mine, theirs = describe(model), describe(start)
     more_heads = (mine["type"] == theirs["type"] == "MultiHead" and mine["trunk"] == theirs["trunk"]
                   and mine["heads"][:len(theirs["heads"])] == theirs["heads"])
@@ -275,9 +287,10 @@ def _start(cfg: Config, run_dir: Path, data_dir: str | None, command: str
     """A new run: its data and model (from ``cfg.init``'s weights if given), then its
     folder, config.json and log. Data or model-file errors come before the folder
     is made, so a failed start leaves nothing behind."""
+    start = init_model(cfg.init, cfg) if cfg.init else None          # ModelFileError
     job = make_job(cfg, data_dir)                                      # DataError if missing
     model = job.build_model()
-    new_arrays = start_from(model, cfg.init, cfg) if cfg.init else []  # ModelFileError
+    new_arrays = start_from(model, cfg.init, cfg, start) if start is not None else []
     run_dir.mkdir(parents=True, exist_ok=True)
     log = Log(run_dir / "train.log", echo=sys.stderr)
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))

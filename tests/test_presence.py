@@ -69,6 +69,14 @@ def test_init_may_add_the_presence_head_but_not_drop_one(tmp_path):
     new.save(str(tmp_path / "new.npz"), svhn_metadata("number", cfg.task, vars(cfg), "test"))
     with pytest.raises(nn.ModelFileError, match="architecture differs"):
         start_from(build_number_reader(0, width=8, hidden=16), str(tmp_path / "new.npz"), cfg)
+    # said before any data is prepared, with what to do about it
+    trained = vars(cfg) | {"negatives": 0.25}
+    new.save(str(tmp_path / "new.npz"), svhn_metadata("number", cfg.task, trained, "test"))
+    assert_one_line_error(run_cli("train.py", "--task", "svhn-numbers", "--init",
+                                  str(tmp_path / "new.npz"), "--data-dir",
+                                  str(tmp_path / "no-data"), "--out", str(tmp_path / "run")),
+                          "has a presence head", "--negatives")
+    assert not (tmp_path / "run").exists()
 
 
 def test_train_with_negatives_on_tiny_data(tiny_svhn, tmp_path, monkeypatch):
