@@ -12,8 +12,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.measurement import read_record  # noqa: E402
+from bench.measurement import bench_error, read_record  # noqa: E402
 from reader.cli import OneLineParser  # noqa: E402
+
+# how docs/results.md names each benchmarked model: (name, what it reads, shipped by us)
+NAMES = {"mnist-strips": ("mnist-strips", "notebook tower; strips", False),
+         "svhn-digits": ("svhn-digits", "notebook CNN; images", False),
+         "strip-reader": ("strip reader", "shipped; strips", True),
+         "number-reader": ("house-number reader", "shipped; images", True)}
+
+
+def model_cell(model: str) -> tuple[str, bool]:
+    """The table's name for a benchmarked model (bold if it is a shipped reader)."""
+    name, what, shipped = NAMES.get(model, (model, "strips" if "strip" in model else "images",
+                                            False))
+    return (f"**{name}** ({what})" if shipped else f"{name} ({what})"), shipped
 
 
 def render(report: dict) -> str:
@@ -30,10 +43,11 @@ def render(report: dict) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
-        unit = "strips" if "strip" in r["model"] else "images"
+        name, shipped = model_cell(r["model"])
         t, i = r["train_per_s"], r["infer_per_s"]
-        lines.append(f"| {r['model']} ({unit}) | {r['batch']} | {t['nn']:.0f} | {t['torch']:.0f} "
-                     f"| {t['ratio']:.2f} | {i['nn']:.0f} | {i['torch']:.0f} | {i['ratio']:.2f} |")
+        ratios = [f"**{x:.2f}**" if shipped else f"{x:.2f}" for x in (t["ratio"], i["ratio"])]
+        lines.append(f"| {name} | {r['batch']} | {t['nn']:.0f} | {t['torch']:.0f} "
+                     f"| {ratios[0]} | {i['nn']:.0f} | {i['torch']:.0f} | {ratios[1]} |")
     if "cold_start" in report:
         lines.append("")
         for label, v in report["cold_start"].items():
@@ -47,4 +61,9 @@ if __name__ == "__main__":
     parser = OneLineParser(prog="bench/report.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("path", nargs="?", type=Path,
                         default=ROOT / "bench" / "out" / "speed.json")
-    print(render(read_record(parser.parse_args().path)))
+    path = parser.parse_args().path
+    try:
+        table = render(read_record(path))
+    except (KeyError, TypeError, AttributeError) as err:
+        bench_error(f"{path}: not a speed measurement (made by bench/speed.py; missing {err})")
+    print(table)

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.measurement import read_record  # noqa: E402
+from bench.measurement import bench_error, read_record  # noqa: E402
 from reader.cli import OneLineParser  # noqa: E402
 
 HEADER = ("| {first} | images | mean IoU of the found box | found (IoU > 0.5) | read exactly "
@@ -34,8 +34,18 @@ def row(name: str, r: dict) -> str:
             + " | ".join(f"{100 * v:.1f} %" for v in shares) + " |")
 
 
+def results_of(path: Path) -> dict:
+    """The ``results`` of a search measurement, or one line saying the file is another kind."""
+    results = read_record(path).get("results")
+    if not isinstance(results, dict) or not all(
+            isinstance(r, dict) and "read_exactly" in r for r in results.values()):
+        bench_error(f"{path}: not a search measurement (made by bench/locate_svhn.py or "
+                    "bench/locate_scenes.py)")
+    return results
+
+
 def by_width(path: Path) -> str:
-    results = read_record(path)["results"]
+    results = results_of(path)
     return "\n".join([HEADER.format(first="number width / image width")]
                      + [row(GROUPS[k], r) for k, r in results.items()])
 
@@ -45,7 +55,7 @@ def compare(args: list[str]) -> str:
     for arg in args:
         label, _, file = arg.rpartition("=")
         path = Path(file)
-        lines.append(row(label or path.stem, read_record(path)["results"]["all"]))
+        lines.append(row(label or path.stem, results_of(path)["all"]))
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.measurement import read_record  # noqa: E402
+from bench.measurement import bench_error, read_record  # noqa: E402
 from reader.cli import OneLineParser  # noqa: E402
 
 
@@ -25,8 +25,17 @@ def pct(share: float) -> str:
 
 
 def rows(path: Path, label: str = "") -> list[str]:
-    """Markdown rows for one measurement file: model, split, set, one view -> views."""
+    """Markdown rows for one measurement file: model, split, set, one view -> views;
+    one line on stderr and exit 2 for a file of another kind."""
     record = read_record(path)
+    try:
+        return _rows(path, record, label)
+    except (KeyError, TypeError, AttributeError) as err:
+        bench_error(f"{path}: not a views measurement (made by python -m reader.strips_eval "
+                    f"or svhn_eval --json; missing {err})")
+
+
+def _rows(path: Path, record: dict, label: str) -> list[str]:
     model = label or f"`{record['model']}`"
     views, one = record["views"], record["one_view"]
     lines = []
@@ -49,12 +58,11 @@ def rows(path: Path, label: str = "") -> list[str]:
 
 
 def main(paths: list[str]) -> int:
-    print("| model | set (count) | one view → views | file |")
-    print("|---|---|---|---|")
-    for arg in paths:
+    lines = ["| model | set (count) | one view → views | file |", "|---|---|---|---|"]
+    for arg in paths:                       # every file read before anything is printed
         label, _, path = arg.rpartition("=")
-        for line in rows(Path(path), label):
-            print(line)
+        lines += rows(Path(path), label)
+    print("\n".join(lines))
     return 0
 
 
