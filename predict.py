@@ -29,6 +29,9 @@ which kind it is and what input it takes.
 
 With ``--min-confidence P`` a reading less sure than P is withheld: the
 number is printed as "?" (JSON: null, with the withheld reading beside it).
+The readers have five places for characters: a longer number is read as five
+of its characters, with no warning, so a reading of five may be a part.
+
 A file that cannot be read gets one line on stderr and makes the exit status
 2; the other images are still read (with ``--json`` it has an entry of its own,
 {"path", "error"}).

@@ -218,9 +218,11 @@ def load_checkpoint(path: Path) -> tuple[nn.Model, dict, State, Config]:
                       arrays["train/losses"].tolist(), arrays["train/accuracies"].tolist())
         if "optimizer/step_count" not in arrays:
             raise KeyError("optimizer/step_count")
-    except (KeyError, TypeError, ValueError) as err:
-        raise nn.ModelFileError(f"{path}: not a training checkpoint ({err!r} missing or bad)"
-                                ) from None
+    except KeyError as err:
+        raise nn.ModelFileError(f"{path}: not a training checkpoint (it has no {err}; a "
+                                "model.npz is not one)") from None
+    except (TypeError, ValueError) as err:
+        raise nn.ModelFileError(f"{path}: a damaged training checkpoint ({err})") from None
     return model, arrays, state, cfg
 
 
