@@ -157,19 +157,19 @@ class HouseNumberGenerator:
                 ) -> tuple[np.ndarray, np.ndarray]:
         height = float(np.clip(HEIGHT_MEDIAN * np.exp(rng.normal(0, 0.45)), *HEIGHT_RANGE))
         plan = plan_number(digits, height, self._cache, self.fonts, rng)
-        h, boxes = place(plan, height, rng)
+        homography, boxes = place(plan, height, rng)
         x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
         x1, y1 = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
         # The canvas holds the grown window (centred on (0, 0)) and a margin.
         half_w = max(abs(x0), abs(x1)) * GROW + 3
         half_h = max(abs(y0), abs(y1)) * GROW + 3
         width, hgt = math.ceil(2 * half_w), math.ceil(2 * half_h)
-        h = shift(h, width / 2, hgt / 2)
+        homography = shift(homography, width / 2, hgt / 2)
         boxes = boxes + (width / 2, hgt / 2, 0, 0)
         canvas = self._wall(width, hgt, rng)
         if rng.random() < 0.25:
             lines(canvas, rng, int(rng.integers(1, 3)))
-        paint(canvas, plan, h)
+        paint(canvas, plan, homography)
         image = np.asarray(finish(canvas, rng, blur_scale=GROW * (y1 - y0) / size))
         if rng.random() < 0.15:                        # the photo ends inside the window
             image, boxes = _cut_side(image, boxes, (x1 - x0, y1 - y0), rng)
@@ -195,23 +195,23 @@ class HouseNumberGenerator:
         frac = math.exp(rng.uniform(math.log(0.08), math.log(0.9)))
         guess = frac * width / (0.7 * len(digits) + 0.3)
         plan = plan_number(digits, guess, self._cache, self.fonts, rng, neighbours=False)
-        h, boxes = place(plan, 1.0, rng)
+        homography, boxes = place(plan, 1.0, rng)
         uw = (boxes[:, 0] + boxes[:, 2]).max() - boxes[:, 0].min()
         uh = (boxes[:, 1] + boxes[:, 3]).max() - boxes[:, 1].min()
         height = min(frac * width / uw, 0.9 * hgt / uh)
-        h = np.diag([height, height, 1.0]) @ h
+        homography = np.diag([height, height, 1.0]) @ homography
         boxes = boxes * height
         x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
         dx = rng.uniform(-x0, width - x0 - uw * height)
         dy = rng.uniform(-y0, hgt - y0 - uh * height)
-        h = shift(h, dx, dy)
+        homography = shift(homography, dx, dy)
         boxes = boxes + (dx, dy, 0, 0)
         canvas = self._wall(width, hgt, rng)
         if rng.random() < 0.3:
             frame(canvas, rng)
         if rng.random() < 0.3:
             lines(canvas, rng, int(rng.integers(1, 4)))
-        paint(canvas, plan, h)
+        paint(canvas, plan, homography)
         out = finish(canvas, rng, blur_scale=0).resize((size, size), Image.Resampling.BILINEAR)
         out = np.asarray(out)
         if rng.random() < 0.5:
@@ -253,6 +253,10 @@ def touching(rects: np.ndarray, boxes: np.ndarray, margin: float = 1.0) -> np.nd
             & (r[:, 1] < b[:, 1] + b[:, 3] + margin) & (r[:, 3] > b[:, 1] - margin)).any(axis=1)
 
 
+TRIES_PER_PATCH = 20            # images tried per patch asked for, before giving up
+RECTANGLES_PER_TRY = 32         # random rectangles drawn in one image per try
+
+
 def background_patches(numbers: NumberImages | Sequence[tuple[np.ndarray, np.ndarray]],
                        size: int, count: int, rng: np.random.Generator,
                        min_side: int = 6) -> np.ndarray:
@@ -273,16 +277,16 @@ def background_patches(numbers: NumberImages | Sequence[tuple[np.ndarray, np.nda
     out: list[np.ndarray] = []
     if not items:
         return np.zeros((0, size, size, 3), np.uint8)
-    for _ in range(count * 20):
+    for _ in range(count * TRIES_PER_PATCH):
         if len(out) == count:
             break
         image, boxes = items[rng.integers(len(items))]
         hgt, wid = image.shape[:2]
         if min(hgt, wid) < min_side:
             continue
-        n = 32
-        top = max(min_side, min(hgt, wid, 4 * size))
-        w = np.exp(rng.uniform(math.log(min_side), math.log(top) + 1e-9, n))
+        n = RECTANGLES_PER_TRY                # drawn at once; the first free one is cut
+        longest = max(min_side, min(hgt, wid, 4 * size))
+        w = np.exp(rng.uniform(math.log(min_side), math.log(longest) + 1e-9, n))
         h = np.clip(w * np.exp(rng.uniform(-math.log(4), math.log(4), n)), min_side, hgt)
         w = np.minimum(w, wid)
         x = rng.uniform(0, 1, n) * (wid - w)

@@ -134,8 +134,8 @@ def _homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.append(np.linalg.solve(np.array(a, float), np.array(b, float)), 1.0).reshape(3, 3)
 
 
-def apply(h: np.ndarray, points: np.ndarray) -> np.ndarray:
-    p = points @ h[:, :2].T + h[:, 2]
+def apply(homography: np.ndarray, points: np.ndarray) -> np.ndarray:
+    p = points @ homography[:, :2].T + homography[:, 2]
     return p[:, :2] / p[:, 2:3]
 
 
@@ -159,8 +159,8 @@ def place(plan: Plan, height: float, rng: np.random.Generator
     d = d @ np.array([[cos, sin], [-sin, cos]])
     if rng.random() < 0.4:                             # perspective: jitter the corners
         d += rng.normal(0, 0.04, (4, 2)) * height
-    h = _homography(src, d)
-    q = apply(h, plan.points)
+    homography = _homography(src, d)
+    q = apply(homography, plan.points)
     boxes = np.concatenate([np.minimum.reduceat(q, plan.starts),
                             np.maximum.reduceat(q, plan.starts)], axis=1)
     g = plan.grow * s
@@ -169,27 +169,27 @@ def place(plan: Plan, height: float, rng: np.random.Generator
     boxes += rng.normal(0, 0.012 * height, boxes.shape)
     centre = np.array([(boxes[:, 0].min() + boxes[:, 2].max()) / 2,
                        (boxes[:, 1].min() + boxes[:, 3].max()) / 2])
-    h = shift(h, -centre[0], -centre[1])
+    homography = shift(homography, -centre[0], -centre[1])
     boxes -= np.tile(centre, 2)
-    return h, np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
+    return homography, np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
 
 
-def shift(h: np.ndarray, dx: float, dy: float) -> np.ndarray:
-    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], float) @ h
+def shift(homography: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], float) @ homography
 
 
-def _warp(mask: Image.Image, h: np.ndarray, size: tuple[int, int]
+def _warp(mask: Image.Image, homography: np.ndarray, size: tuple[int, int]
           ) -> tuple[Image.Image, tuple[int, int]] | None:
-    """The mask seen through h, cut to where it lands inside a canvas of ``size``:
+    """The mask seen through homography, cut to where it lands inside a canvas of ``size``:
     (image, (left, top) on the canvas), or None when it lands outside."""
     w, hgt = mask.size
-    corners = apply(h, np.array([[0, 0], [w, 0], [w, hgt], [0, hgt]], float))
+    corners = apply(homography, np.array([[0, 0], [w, 0], [w, hgt], [0, hgt]], float))
     x0, y0 = np.floor(corners.min(0)).astype(int) - 1
     x1, y1 = np.ceil(corners.max(0)).astype(int) + 1
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(size[0], x1), min(size[1], y1)
     if x1 <= x0 or y1 <= y0:
         return None
-    inv = np.linalg.inv(shift(h, -x0, -y0))
+    inv = np.linalg.inv(shift(homography, -x0, -y0))
     inv /= inv[2, 2]
     out = mask.transform((int(x1 - x0), int(y1 - y0)), Image.Transform.PERSPECTIVE,
                          tuple(inv.ravel()[:8]), Image.Resampling.BILINEAR)
@@ -215,11 +215,11 @@ def _plate_outline(plan: Plan, inset: float) -> np.ndarray:
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float)
 
 
-def _ink_on_wall(canvas: Image.Image, plan: Plan, h: np.ndarray) -> np.ndarray:
+def _ink_on_wall(canvas: Image.Image, plan: Plan, homography: np.ndarray) -> np.ndarray:
     """Without a plate the digits stand on the wall: keep the planned contrast to the wall
     under them (not to the unused plate colour), so that they stay visible."""
     x0, y0, x1, y1 = plan.ink
-    corners = apply(h, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float))
+    corners = apply(homography, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float))
     x0, y0 = np.clip(np.floor(corners.min(0)).astype(int), 0, None)
     x1, y1 = np.ceil(corners.max(0)).astype(int) + 1
     under = np.asarray(canvas)[y0:y1, x0:x1].reshape(-1, 3)
@@ -234,17 +234,20 @@ def _ink_on_wall(canvas: Image.Image, plan: Plan, h: np.ndarray) -> np.ndarray:
     return np.clip(plan.ink_colour + (target - ink_y), 0, 1)
 
 
-def paint(canvas: Image.Image, plan: Plan, h: np.ndarray) -> None:
-    """Draw the plate, shadow, outline and digits of ``plan`` through h onto canvas, in place."""
-    ink_colour = plan.ink_colour if plan.plate is not None else _ink_on_wall(canvas, plan, h)
+def paint(canvas: Image.Image, plan: Plan, homography: np.ndarray) -> None:
+    """Draw the plate, shadow, outline and digits of ``plan`` through ``homography`` onto
+    canvas, in place."""
+    ink_colour = (plan.ink_colour if plan.plate is not None
+                  else _ink_on_wall(canvas, plan, homography))
     draw = ImageDraw.Draw(canvas)
     if plan.plate is not None:
-        draw.polygon([tuple(p) for p in apply(h, _plate_outline(plan, 0.0)).tolist()],
+        draw.polygon([tuple(p) for p in apply(homography, _plate_outline(plan, 0.0)).tolist()],
                      fill=rgb(plan.plate_colour))
         if plan.border is not None:
             colour_, inset, width = plan.border
-            scale = abs(np.linalg.det(h[:2, :2])) ** 0.5
-            pts = [tuple(p) for p in apply(h, _plate_outline(plan, inset * plan.level)).tolist()]
+            scale = abs(np.linalg.det(homography[:2, :2])) ** 0.5
+            inner = _plate_outline(plan, inset * plan.level)
+            pts = [tuple(p) for p in apply(homography, inner).tolist()]
             draw.line(pts + pts[:1], fill=rgb(colour_), joint="curve",
                       width=max(1, round(width * plan.level * scale)))
     mask = Image.fromarray(plan.mask)
@@ -253,14 +256,15 @@ def paint(canvas: Image.Image, plan: Plan, h: np.ndarray) -> None:
         k = plan.outline[1]
         disk = np.hypot(*np.mgrid[-k:k + 1, -k:k + 1]) <= k + 0.3
         thick = Image.fromarray(maximum_filter(plan.mask, footprint=disk))
-    warped = _warp(thick, h, canvas.size) if plan.outline or plan.shadow else None
+    warped = _warp(thick, homography, canvas.size) if plan.outline or plan.shadow else None
     if plan.shadow is not None and warped is not None:
         shade, dx, dy, alpha = plan.shadow
-        step = plan.level * abs(np.linalg.det(h[:2, :2])) ** 0.5     # the digit height on canvas
+        # the digit height on the canvas
+        step = plan.level * abs(np.linalg.det(homography[:2, :2])) ** 0.5
         cover, (x, y) = warped
         x, y = x + round(dx * step), y + round(dy * step)
         canvas.paste(rgb(shade), (x, y, x + cover.size[0], y + cover.size[1]),
                      cover.point([int(v * alpha + 0.5) for v in range(256)]))
     if plan.outline is not None:
         _stamp(canvas, warped, rgb(plan.outline[0]))
-    _stamp(canvas, _warp(mask, h, canvas.size), rgb(ink_colour))
+    _stamp(canvas, _warp(mask, homography, canvas.size), rgb(ink_colour))
