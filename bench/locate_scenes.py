@@ -26,6 +26,7 @@ from bench.measurement import bench_error, load_number_reader, save_measurement 
 from data.errors import DataError  # noqa: E402
 from data.housenumbers import HouseNumberGenerator, train_backgrounds  # noqa: E402
 from data.strips import BLANK  # noqa: E402
+from data.svhn import corners  # noqa: E402
 from reader.cli import OneLineParser, run_command, whole_number  # noqa: E402
 from reader.decode import to_text  # noqa: E402
 from reader.locate import measure_search, summary_by_width, summary_line  # noqa: E402
@@ -54,7 +55,7 @@ def main() -> int:
         bench_error(str(err))
     scenes = HouseNumberGenerator(backgrounds).scenes(args.count, rng, size=args.size)
     union = scenes.union_boxes()                                   # (N, 4) left, top, w, h
-    truth = np.concatenate([union[:, :2], union[:, :2] + union[:, 2:]], axis=1)
+    truth = corners(union)
     texts = [to_text(labels, meta["alphabet"], BLANK) for labels in scenes.labels]
     measures = measure_search(model, scenes.images, truth, texts, meta["alphabet"],
                               args.second_look)

@@ -18,6 +18,7 @@ from scipy.ndimage import maximum_filter
 
 from data.glyphs import LEVELS, STROKE_FONT, Glyph, GlyphCache
 from data.scenery import LUMA, colour, colours, rgb
+from data.svhn import sizes
 
 NEIGHBOURS = "0123456789ABCDEFabcd-/"   # characters that may stand beside a number
 
@@ -171,7 +172,7 @@ def place(plan: Plan, height: float, rng: np.random.Generator
                        (boxes[:, 1].min() + boxes[:, 3].max()) / 2])
     homography = shift(homography, -centre[0], -centre[1])
     boxes -= np.tile(centre, 2)
-    return homography, np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
+    return homography, sizes(boxes)
 
 
 def shift(homography: np.ndarray, dx: float, dy: float) -> np.ndarray:

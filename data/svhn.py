@@ -83,6 +83,16 @@ class NumberImages:
         return union_boxes(self.boxes, self.lengths())
 
 
+def corners(boxes: np.ndarray) -> np.ndarray:
+    """Boxes (..., 4) as (left, top, width, height) -> (left, top, right, bottom)."""
+    return np.concatenate([boxes[..., :2], boxes[..., :2] + boxes[..., 2:]], axis=-1)
+
+
+def sizes(boxes: np.ndarray) -> np.ndarray:
+    """Boxes (..., 4) as (left, top, right, bottom) -> (left, top, width, height)."""
+    return np.concatenate([boxes[..., :2], boxes[..., 2:] - boxes[..., :2]], axis=-1)
+
+
 def union_boxes(boxes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Digit boxes (N, 5, 4) and lengths (N,) -> union boxes (N, 4), all (left, top, w, h)."""
     used = np.arange(boxes.shape[1]) < lengths[:, None]                # (N, 5)

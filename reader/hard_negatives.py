@@ -41,6 +41,7 @@ import nn
 from data import DataError
 from data.housenumbers import HouseNumberGenerator, touching, train_backgrounds
 from data.strips import BLANK
+from data.svhn import corners
 from nn.serialize import atomic_savez
 from reader.cli import OneLineParser, fail, output_file, probability, run_command, whole_number
 from reader.evaluate import load_reader
@@ -60,7 +61,7 @@ def inside(window: np.ndarray, digit_boxes: np.ndarray) -> np.ndarray:
     """The share of each digit box (left, top, width, height) that lies inside a window
     (left, top, right, bottom): (L,) from 0 to 1."""
     b = np.asarray(digit_boxes, np.float64).reshape(-1, 4)
-    return share_inside(np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1), window)
+    return share_inside(corners(b), window)
 
 
 def mine_image(model: nn.Model, image: np.ndarray, digit_boxes: np.ndarray, number: str,

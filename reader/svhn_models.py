@@ -45,7 +45,7 @@ import numpy as np
 
 import nn
 from data.strips import MAX_LENGTH
-from data.svhn import union_boxes
+from data.svhn import corners, union_boxes
 
 NUMBER_INPUT = 54               # the number reader reads 54 x 54 crops of the 64 x 64 images
 DIGIT_INPUT = 32                # the digit classifier reads 32 x 32 digits
@@ -149,10 +149,10 @@ def box_targets(boxes: np.ndarray, lengths: np.ndarray, size: int
     N = len(boxes)
     used = np.arange(MAX_LENGTH) < lengths[:, None]                          # (N, 5)
     has = lengths > 0                                                        # a window with no
-    ltrb = np.concatenate([boxes[..., :2], boxes[..., :2] + boxes[..., 2:]], axis=2) / size
+    ltrb = corners(boxes) / size
     u = np.zeros((N, 4), np.float32)                                         # number has no box
     u[has] = union_boxes(boxes[has], lengths[has])                           # (N, 4) l, t, w, h
-    union = np.concatenate([u[:, :2], u[:, :2] + u[:, 2:]], axis=1) / size   # (N, 4) l, t, r, b
+    union = corners(u) / size                                           # (N, 4) l, t, r, b
     targets = np.concatenate([union, np.where(used[..., None], ltrb, 0).reshape(N, -1)], axis=1)
     mask = np.concatenate([np.repeat(has[:, None], 4, axis=1), np.repeat(used, 4, axis=1)],
                           axis=1)

@@ -268,3 +268,10 @@ def test_real_train_backgrounds_feed_the_generator():
     out = generator.numbers(50, np.random.default_rng(0))
     check_labels(out.labels)
     assert out.images.std() > 10
+
+
+def test_box_corners_and_sizes_are_inverse():
+    from data.svhn import corners, sizes
+    boxes = np.array([[[2.0, 3.0, 4.0, 5.0], [0.5, 1.5, 2.5, 0.5]]])         # (1, 2, 4) l, t, w, h
+    assert np.array_equal(corners(boxes), [[[2.0, 3.0, 6.0, 8.0], [0.5, 1.5, 3.0, 2.0]]])
+    assert np.array_equal(sizes(corners(boxes)), boxes)
