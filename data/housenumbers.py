@@ -87,7 +87,16 @@ from data.glyphs import GlyphCache, find_fonts
 from data.paths import dataset_dir
 from data.render import paint, place, plan_number, shift
 from data.scenery import blur, finish, frame, lines, noise, patch_background, texture
-from data.svhn import BLANK, GROW, MAX_LENGTH, MISSING, NumberImages, crop_number, decode_image
+from data.svhn import (
+    BLANK,
+    GROW,
+    MAX_LENGTH,
+    MISSING,
+    NumberImages,
+    crop_number,
+    decode_image,
+    extent,
+)
 
 LENGTH_P = np.array([0.16, 0.40, 0.28, 0.11, 0.05])
 _BENFORD = np.log10(1 + 1 / np.arange(1, 10))
@@ -158,8 +167,7 @@ class HouseNumberGenerator:
         height = float(np.clip(HEIGHT_MEDIAN * np.exp(rng.normal(0, 0.45)), *HEIGHT_RANGE))
         plan = plan_number(digits, height, self._cache, self.fonts, rng)
         homography, boxes = place(plan, height, rng)
-        x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
-        x1, y1 = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
+        x0, y0, x1, y1 = extent(boxes)
         # The canvas holds the grown window (centred on (0, 0)) and a margin.
         half_w = max(abs(x0), abs(x1)) * GROW + 3
         half_h = max(abs(y0), abs(y1)) * GROW + 3
@@ -196,8 +204,8 @@ class HouseNumberGenerator:
         guess = frac * width / (0.7 * len(digits) + 0.3)
         plan = plan_number(digits, guess, self._cache, self.fonts, rng, neighbours=False)
         homography, boxes = place(plan, 1.0, rng)
-        uw = (boxes[:, 0] + boxes[:, 2]).max() - boxes[:, 0].min()
-        uh = (boxes[:, 1] + boxes[:, 3]).max() - boxes[:, 1].min()
+        left, top, right, bottom = extent(boxes)
+        uw, uh = right - left, bottom - top
         height = min(frac * width / uw, 0.9 * hgt / uh)
         homography = np.diag([height, height, 1.0]) @ homography
         boxes = boxes * height
@@ -221,14 +229,18 @@ class HouseNumberGenerator:
         return noise(out, rng), boxes * scale
 
 
-def _cut_side(image: np.ndarray, boxes: np.ndarray, union: tuple[float, float],
+def _cut_side(image: np.ndarray, boxes: np.ndarray, union_size: tuple[float, float],
               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Cut one side of the canvas to 0.02-0.12 x the union's size from the digits."""
+    """Cut one side of the canvas to 0.02-0.12 x the union's size from the digits.
+
+    ``union_size`` is the union's (width, height) as measured before the boxes
+    were moved onto the canvas (the same but for rounding; kept so that the
+    synthetic data stays the same bit for bit).
+    """
     hgt, wid = image.shape[:2]
-    x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
-    x1, y1 = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
+    x0, y0, x1, y1 = extent(boxes)
     side = int(rng.integers(4))
-    room = rng.uniform(0.02, 0.12) * (union[0] if side % 2 == 0 else union[1])
+    room = rng.uniform(0.02, 0.12) * (union_size[0] if side % 2 == 0 else union_size[1])
     if side == 0:
         cut = max(0, math.floor(x0 - room))
         return image[:, cut:], boxes - (cut, 0, 0, 0)

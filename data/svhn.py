@@ -93,6 +93,12 @@ def sizes(boxes: np.ndarray) -> np.ndarray:
     return np.concatenate([boxes[..., :2], boxes[..., 2:] - boxes[..., :2]], axis=-1)
 
 
+def extent(boxes: np.ndarray) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of the union of boxes (L, 4) (left, top, width, height)."""
+    ends = corners(boxes)
+    return ends[:, 0].min(), ends[:, 1].min(), ends[:, 2].max(), ends[:, 3].max()
+
+
 def union_boxes(boxes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Digit boxes (N, 5, 4) and lengths (N,) -> union boxes (N, 4), all (left, top, w, h)."""
     used = np.arange(boxes.shape[1]) < lengths[:, None]                # (N, 5)
@@ -128,8 +134,7 @@ def crop_number(image: np.ndarray, boxes: np.ndarray, size: int = CROP_SIZE,
     """
     H, W = image.shape[:2]
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
-    x1, y1 = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
+    x0, y0, x1, y1 = extent(boxes)
     left, top, right, bottom = crop_window((x0, y0, x1 - x0, y1 - y0), W, H, grow)
     piece = Image.fromarray(image[top:bottom, left:right])
     crop = np.asarray(piece.resize((size, size), Image.Resampling.LANCZOS))
