@@ -30,6 +30,7 @@ The images are the whole PNGs a protocol may train on (train split; and
 protocol, and train.py refuses it for a run of the other protocol.
 """
 
+import itertools
 import json
 import sys
 import time
@@ -144,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=output_file, required=True, help="the .npz to write")
     p.add_argument("--protocol", choices=PROTOCOLS, default="pooled",
                    help="which whole images may be searched (default pooled)")
+    p.add_argument("--images", type=whole_number(0), metavar="N",
+                   help="search only the first N whole images (default all; about a second "
+                        "each)")
     p.add_argument("--scenes", type=whole_number(0), default=1000,
                    help="synthetic scenes to search as well (default 1000)")
     p.add_argument("--scene-size", type=whole_number(64), default=256,
@@ -169,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{line} ({time.perf_counter() - start:.0f} s)", flush=True)
     try:
         # said once the first image is read, so that missing data stays a one-line error
-        images = announced(whole_images(args.protocol, args.data_dir),
+        images = announced(itertools.islice(whole_images(args.protocol, args.data_dir),
+                                            args.images),
                            f"searching the whole training images of the {args.protocol} "
                            f"protocol, then {args.scenes:,} synthetic scenes (about a second "
                            "each; a line every 100 images)")
@@ -185,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     report(", ".join(f"{name} {n}" for name, n in counts.items()))
     windows = np.concatenate([v for by_kind in found.values() for v in by_kind.values()])
     metadata = {"protocol": args.protocol, "model": str(args.model), **counts,
-                "scenes": args.scenes, "scene_size": args.scene_size, "scene_seed": SCENE_SEED,
+                "images": args.images, "scenes": args.scenes, "scene_size": args.scene_size,
+                "scene_seed": SCENE_SEED,
                 "min_confidence": args.min_confidence, "per_image": args.per_image,
                 "command": " ".join([PROG, *(sys.argv[1:] if argv is None else argv)])}
     try:

@@ -1,5 +1,7 @@
 """Hard negatives: mining the views the search read confidently with no whole number in them."""
 
+import json
+
 import numpy as np
 import pytest
 from reader_fixtures import assert_one_line_error, run_cli
@@ -9,7 +11,7 @@ import nn
 import train
 from data import DataError
 from data.housenumbers import touching
-from reader.hard_negatives import inside, mine_image
+from reader.hard_negatives import PER_IMAGE, inside, mine_image
 from reader.hard_negatives import main as mine_main
 from reader.svhn_data import NumberBatches, empty_windows, load_hard_negatives
 from reader.svhn_job import EMPTY_PER_IMAGE
@@ -71,6 +73,13 @@ def test_the_file_trains_a_run_of_its_own_protocol_only(tiny_svhn, reader_file, 
         load_hard_negatives(out, "pooled")
     with pytest.raises(DataError, match="not a hard-negatives file"):
         load_hard_negatives(reader_file, "literature")
+    few = tmp_path / "few.npz"                          # --images: the first N whole images
+    assert mine_main(["--model", str(reader_file), "--out", str(few), "--protocol", "literature",
+                      "--images", "1", "--scenes", "0", "--min-confidence", "0.01",
+                      "--data-dir", str(tiny_svhn)]) == 0
+    meta, every = (json.loads(str(np.load(f)["metadata"])) for f in (few, out))
+    assert meta["images"] == 1 and every["images"] is None
+    assert 0 < meta["empty_from_whole_images"] <= PER_IMAGE < every["empty_from_whole_images"]
 
     seen = {}
 
