@@ -52,7 +52,7 @@ from data.download import fetch
 from data.errors import DataError
 from data.paths import dataset_dir, downloads_allowed
 from data.strips import BLANK, MAX_LENGTH
-from data.svhn import CROP_SIZE, NumberImages, crop_number, decode_image
+from data.svhn import CROP_SIZE, MISSING, NumberImages, crop_number, decode_image
 
 OFFICIAL_URL = "http://ufldl.stanford.edu/housenumbers/"
 # file name -> md5 as published by torchvision's SVHN dataset (the cropped-digit files)
@@ -76,7 +76,7 @@ def load_cropped_mat(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """``<split>_32x32.mat`` -> (images (N, 32, 32, 3) uint8, labels (N,) int64 in 0-9)."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: file not found")
+        raise DataError(f"{path}: {MISSING}")
     try:
         mat = scipy.io.loadmat(path, variable_names=("X", "y"))
     except NotImplementedError:
@@ -215,7 +215,7 @@ class _Crops:
 def _tar_members(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
     """Stream (member name, read its bytes) of every regular file of a tar / tar.gz, in order."""
     if not path.is_file():
-        raise DataError(f"{path}: file not found")
+        raise DataError(f"{path}: {MISSING}")
     damaged = (tarfile.TarError, EOFError, OSError, zlib.error)
 
     def reader(file: IO[bytes]) -> Callable[[], bytes]:
@@ -284,7 +284,7 @@ def read_annotations(path: str | os.PathLike, split: str | None = None
     """``svhn/annotations.csv`` -> {"test/1.png": (digits, (img_height, img_width))}."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: file not found (see svhn/SOURCE.md)")
+        raise DataError(f"{path}: {MISSING}")
     rows: dict[str, list] = {}
     try:
         with open(path, newline="") as f:

@@ -280,7 +280,9 @@ def train(cfg: Config, run_dir: Path, data_dir: str | None = None, resume: bool 
 
 def position(state: State, cfg: Config) -> str:
     """Where a run stands, counted as the progress bar counts: "epoch 2/16, step 40/500"
-    (epochs from 1; steps done in the epoch)."""
+    (epochs from 1; steps done in the epoch), or "after epoch 2/16" between epochs."""
+    if state.step == 0 and state.epoch > 0:
+        return f"after epoch {state.epoch}/{cfg.epochs}"
     return f"epoch {state.epoch + 1}/{cfg.epochs}, step {state.step}/{cfg.steps_per_epoch}"
 
 

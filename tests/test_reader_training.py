@@ -94,3 +94,12 @@ def test_a_config_from_an_older_run_reads_one_hard_negatives_name_as_one_file():
     assert Config(hard_negatives="runs/mined.npz").hard_negatives == ("runs/mined.npz",)
     assert Config(hard_negatives="").hard_negatives == ()
     assert Config(hard_negatives=["a.npz", "b.npz"]).hard_negatives == ("a.npz", "b.npz")
+
+
+def test_positions_are_counted_as_the_progress_bar_counts():
+    from reader.training import State, position
+    cfg = Config(epochs=2, steps_per_epoch=3)
+    assert position(State(0, 2), cfg) == "epoch 1/2, step 2/3"
+    assert position(State(1, 0), cfg) == "after epoch 1/2"
+    assert position(State(2, 0), cfg) == "after epoch 2/2"      # stopped while validating
+    assert position(State(0, 0), cfg) == "epoch 1/2, step 0/3"
