@@ -12,12 +12,12 @@ the view of the photo the search chose, times the probability that a number is
 there at all; for a single-digit model the digit's probability, averaged over
 five views. ``--json``
 prints a JSON list of {"path", "number", "confidence", ...} objects instead
-(house-number models add the found "box", left, top, right, bottom in the
-file's pixels).
+(house-number models add the found "box", left, top, right, bottom in pixels
+of the image as displayed, after its EXIF rotation).
 
 The default model, models/svhn-numbers.npz, reads house numbers in colour
-photos of any size (a JPEG over 40 megapixels, such as a phone's 48 MP photo,
-is decoded at a half, a quarter or an eighth of its size): it searches the
+photos of any size (a JPEG over 40 megapixels, such as a phone's 48-200 MP
+photo, is decoded at a half, a quarter or an eighth of its size): it searches the
 photo for the number, crops it as its training crops were made and reads it
 (reader/locate.py); ``--boxes OUT`` saves
 each photo with the box it found and the reading drawn on it, as OUT itself
@@ -101,7 +101,7 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
     used = set()
     for path in paths:
         try:
-            photo, shrunk = open_photo(path)
+            photo, (width, height) = open_photo(path)
             if is_flat(photo):
                 raise UserError(f"{path}: nothing to read (the image is one flat colour)")
         except UserError as err:
@@ -118,9 +118,12 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
                    "confidence": round(float(p[0].max()), 6)}
             continue
         found = find_number(model, photo, meta["alphabet"])
+        # the box in the pixels of the image in full (a JPEG may have been read smaller)
+        scale = np.tile([width / photo.shape[1], height / photo.shape[0]], 2)
+        box = np.clip(np.array(found.box) * scale, 0, [width, height, width, height])
         result = {"path": path, "number": found.number,
                   "confidence": round(found.confidence, 6),
-                  "box": [round(v * shrunk, 1) for v in found.box]}    # the file's pixels
+                  "box": [round(float(v), 1) for v in box]}
         if boxes is not None:
             target = box_path(boxes, path, used)
             try:

@@ -8,8 +8,8 @@ is brought to that form in six steps:
 1. **Open safely.** The header is read first; an image of more than
    ``MAX_PIXELS`` pixels is refused before it is decoded (a small file can
    declare a huge image: a "decompression bomb"), except that a JPEG, such as
-   a phone's 48 MP photo, is decoded at a half, a quarter or an eighth of its
-   size when that fits. EXIF rotation is applied,
+   a phone's 48-200 MP photo, is decoded at a half, a quarter or an eighth of
+   its size when that fits. EXIF rotation is applied,
    the first frame of an animation is used, transparency is laid on white, and
    16-bit or float grey levels are brought to 0-255 (``eight_bit``).
 2. **Grey.** Colour becomes luminance (Pillow's "L" conversion).
@@ -30,7 +30,8 @@ that is already 28 x 140 is taken to be a strip and only inverted if needed.
 """
 
 import os
-import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -47,69 +48,81 @@ FLAT_LEVELS = 4                   # an image whose levels span no more than this
 
 def open_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode an image file into (H, W, 3) uint8 RGB; UserError naming the file if unreadable
-    (``open_photo`` without the scale)."""
+    (``open_photo`` without the full size)."""
     return open_photo(path, max_pixels)[0]
 
 
-def open_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, float]:
-    """Decode an image file into (H, W, 3) uint8 RGB and the factor it was shrunk by
-    (1.0, or about 2, 4 or 8 for a JPEG decoded smaller); UserError naming the file
-    if unreadable.
+def open_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS
+               ) -> tuple[np.ndarray, tuple[int, int]]:
+    """Decode an image file into (H, W, 3) uint8 RGB, and the (width, height) the
+    image has in full, as displayed (after its EXIF rotation); the array is smaller
+    for a JPEG decoded at a fraction of its size. UserError naming the file if
+    unreadable.
 
     Steps: refuse more than ``max_pixels`` before decoding (``within_limit``),
-    apply the EXIF rotation, take the first frame, lay transparency on white.
+    take the first frame, apply the EXIF rotation, bring 16-bit and float levels
+    to 0-255, lay transparency on white.
     """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            # Pillow warns above ~89 MP (and refuses above twice that); a JPEG may
-            # still be read, smaller, so the warning is only noted here.
-            warnings.simplefilter("always", Image.DecompressionBombWarning)
+        with _pillow_size_check_off():
             with Image.open(path) as image:
-                bomb = any(issubclass(w.category, Image.DecompressionBombWarning) for w in caught)
-                shrunk = within_limit(image, path, max_pixels, bomb)
+                full = within_limit(image, path, max_pixels)         # (width, height) stored
                 image.seek(0)
+                stored = image.size
                 image = ImageOps.exif_transpose(image)
+                if image.size != stored:                             # turned a quarter
+                    full = full[::-1]
+                image = eight_bit(image)                 # before the alpha step, which clips
                 if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
                     rgba = image.convert("RGBA")
                     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                     image = Image.alpha_composite(white, rgba)
-                rgb = np.asarray(eight_bit(image).convert("RGB"))            # (H, W, 3)
+                rgb = np.asarray(image.convert("RGB"))                       # (H, W, 3)
     except UserError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise UserError(f"{path}: image too large to decode safely ({err})") from None
     except UnidentifiedImageError:
         raise UserError(f"{path}: not an image Pillow can read") from None
     except (OSError, ValueError, SyntaxError, EOFError) as err:
         raise UserError(f"{path}: damaged or unreadable image ({err})") from None
     if rgb.size == 0:
         raise UserError(f"{path}: the image has no pixels")
-    return rgb, shrunk
+    return rgb, full
 
 
-def within_limit(image: Image.Image, path: Path, max_pixels: int, bomb: bool) -> float:
+@contextmanager
+def _pillow_size_check_off() -> Iterator[None]:
+    """Pillow's own guard against decompression bombs refuses an image above ~179 MP
+    when it is opened, before its format is known; ``within_limit`` takes its place
+    (a JPEG can still be decoded smaller, anything else over the limit is refused,
+    both before decoding)."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def within_limit(image: Image.Image, path: Path, max_pixels: int) -> tuple[int, int]:
     """Before decoding: keep ``image`` (opened, not yet decoded) within ``max_pixels``,
-    or raise UserError; returns the factor it will be shrunk by.
+    or raise UserError; returns its full (width, height).
 
-    A JPEG over the limit, such as a phone's 48-108 MP photo, is set to decode at
-    1/2, 1/4 or 1/8 of its size (``draft``: JPEG can, for a fraction of the cost,
-    and the search needs no more); any other image over the limit, or one Pillow
-    warned of as a decompression bomb (``bomb``), is refused.
+    A JPEG over the limit, such as a phone's 48-200 MP photo (or an MPO, the JPEG
+    some phones write with a depth map), is set to decode at 1/2, 1/4 or 1/8 of its
+    size (``draft``: JPEG can, for a fraction of the cost, and the search needs no
+    more); any other image over the limit is refused.
     """
     width, height = image.size
-    if image.format == "JPEG" and width * height > max_pixels:
+    if image.format in ("JPEG", "MPO") and width * height > max_pixels:
         scale = next((s for s in (2, 4, 8) if width * height <= max_pixels * s * s), 8)
         image.draft(image.mode, (max(1, width // scale), max(1, height // scale)))
-    elif bomb:
-        raise Image.DecompressionBombError(f"{width} x {height} pixels, could be a "
-                                           "decompression bomb")
     if image.size[0] * image.size[1] > max_pixels:
         raise UserError(f"{path}: image is {width} x {height} = {width * height:,} "
                         f"pixels, more than the limit of {max_pixels:,}")
-    return width / image.size[0]
+    return width, height
 
 
 def eight_bit(image: Image.Image) -> Image.Image:
@@ -118,17 +131,24 @@ def eight_bit(image: Image.Image) -> Image.Image:
     Pillow's own conversion clips such values at 255, so a 16-bit scan (0-65535)
     or a float image would turn white. 16-bit levels are divided by 257 (65535
     -> 255), as are 32-bit integers unless none exceeds 255; floats are taken as
-    0-1 when none exceeds 1, else as 0-255. Other modes are returned as they are.
+    0-1 when none exceeds 1, else as 0-255. A transparent level (a PNG's tRNS)
+    is brought along. Other modes are returned as they are.
     """
     if image.mode not in ("I", "F") and not image.mode.startswith("I;16"):
         return image
     levels = np.asarray(image, dtype=np.float64)
     top = np.nanmax(levels, initial=0)
     if image.mode == "F":
-        levels = levels * 255 if top <= 1 else levels
-    elif image.mode.startswith("I;16") or top > 255:
-        levels = levels / 257
-    return Image.fromarray(np.clip(np.nan_to_num(np.rint(levels)), 0, 255).astype(np.uint8))
+        factor = 255.0 if top <= 1 else 1.0
+    else:
+        factor = 1 / 257 if image.mode.startswith("I;16") or top > 255 else 1.0
+
+    def to_byte(v: np.ndarray) -> np.ndarray:
+        return np.clip(np.nan_to_num(np.rint(v * factor)), 0, 255).astype(np.uint8)
+    grey = Image.fromarray(to_byte(levels))
+    if isinstance(image.info.get("transparency"), int | float):
+        grey.info["transparency"] = int(to_byte(np.float64(image.info["transparency"])))
+    return grey
 
 
 def is_flat(pixels: np.ndarray, levels: int = FLAT_LEVELS) -> bool:

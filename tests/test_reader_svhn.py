@@ -272,7 +272,7 @@ def test_predict_gives_the_box_in_the_pixels_of_a_photo_decoded_smaller(tmp_path
     from reader.preprocess import open_photo
     model = save_untrained_number_reader(tmp_path / "svhn.npz")
     rng = np.random.default_rng(2)
-    Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)).save(tmp_path / "big.jpg")
+    Image.fromarray(rng.integers(0, 256, (301, 400, 3), dtype=np.uint8)).save(tmp_path / "big.jpg")
     seen = []
 
     def whole_photo(model, photo, alphabet):             # a search that finds the whole photo
@@ -282,8 +282,8 @@ def test_predict_gives_the_box_in_the_pixels_of_a_photo_decoded_smaller(tmp_path
     monkeypatch.setattr(reader.locate, "find_number", whole_photo)
     monkeypatch.setattr(predict, "open_photo", functools.partial(open_photo, max_pixels=40_000))
     assert predict.main(["--model", str(model), "--json", str(tmp_path / "big.jpg")]) == 0
-    assert seen == [(150, 200, 3)]                               # read at half the size
-    assert json.loads(capsys.readouterr().out)[0]["box"] == [0.0, 0.0, 400.0, 300.0]
+    assert seen == [(151, 200, 3)]                               # read at half the size
+    assert json.loads(capsys.readouterr().out)[0]["box"] == [0.0, 0.0, 400.0, 301.0]
 
 
 def test_predict_refuses_a_photo_of_one_flat_colour(tmp_path, capsys):
