@@ -64,6 +64,8 @@ if __name__ == "__main__":
     path = parser.parse_args().path
     try:
         table = render(read_record(path))
-    except (KeyError, TypeError, AttributeError) as err:
-        bench_error(f"{path}: not a speed measurement (made by bench/speed.py; missing {err})")
+    except KeyError as err:
+        bench_error(f"{path}: not a speed measurement (made by bench/speed.py; it has no {err})")
+    except (TypeError, AttributeError, ValueError) as err:
+        bench_error(f"{path}: not a speed measurement (made by bench/speed.py; {err})")
     print(table)

@@ -34,11 +34,15 @@ def row(name: str, r: dict) -> str:
             + " | ".join(f"{100 * v:.1f} %" for v in shares) + " |")
 
 
+MEASURES = ("count", "mean_iou", "found_iou_over_0.5", "read_exactly", "read_from_true_box",
+            "among_search_readings")
+
+
 def results_of(path: Path) -> dict:
     """The ``results`` of a search measurement, or one line saying the file is another kind."""
     results = read_record(path).get("results")
-    if not isinstance(results, dict) or not all(
-            isinstance(r, dict) and "read_exactly" in r for r in results.values()):
+    if not isinstance(results, dict) or "all" not in results or not set(results) <= set(GROUPS) \
+            or not all(isinstance(r, dict) and set(MEASURES) <= set(r) for r in results.values()):
         bench_error(f"{path}: not a search measurement (made by bench/locate_svhn.py or "
                     "bench/locate_scenes.py)")
     return results

@@ -50,15 +50,15 @@ from bench.models import (  # noqa: E402
 )
 from reader.cli import OneLineParser, run_command, whole_number  # noqa: E402
 
-# (name, builder, images per example, input shape of one example, classes, batch sizes)
-# An MNIST strip is five 28 x 28 tiles through one shared tower: a batch of B
-# strips is a batch of 5B tiles, and speed is counted in strips. The readers'
-# classes are their heads' (bench.models.head_classes); their batch is train.py's.
 if TYPE_CHECKING:                   # PyTorch is needed only to run the benchmark
     import torch
 
 Step = Callable[[], None]           # one training step, or one forward pass
 
+# (name, builder, images per example, input shape of one example, classes, batch sizes)
+# An MNIST strip is five 28 x 28 tiles through one shared tower: a batch of B
+# strips is a batch of 5B tiles, and speed is counted in strips. The readers'
+# classes are their heads' (bench.models.head_classes); their batch is train.py's.
 CONFIGS = [
     ("mnist-strips", mnist_tower, 5, (1, 28, 28), 11, [32]),
     ("svhn-digits", svhn_cnn, 1, (3, 32, 32), 10, [20, 128]),

@@ -30,9 +30,11 @@ def rows(path: Path, label: str = "") -> list[str]:
     record = read_record(path)
     try:
         return _rows(path, record, label)
-    except (KeyError, TypeError, AttributeError) as err:
+    except KeyError as err:
         bench_error(f"{path}: not a views measurement (made by python -m reader.strips_eval "
-                    f"or svhn_eval --json; missing {err})")
+                    f"or svhn_eval --json; it has no {err})")
+    except (TypeError, AttributeError, ValueError) as err:
+        bench_error(f"{path}: a malformed views measurement ({err})")
 
 
 def _rows(path: Path, record: dict, label: str) -> list[str]:
