@@ -20,30 +20,37 @@ import nn
 from data.errors import DataError
 from reader.cli import OneLineParser, fail, output_file, run_command
 from reader.evaluate import load_reader, read_strips
+from reader.progress import announce
 
 PROG = "python -m reader.ship"
 
 
-def validation_readings(model: nn.Model, meta: dict, data_dir: str | None) -> np.ndarray:
-    """The model's readings of its task's validation images, one row per image."""
+def validation_inputs(meta: dict, data_dir: str | None) -> np.ndarray:
+    """The validation inputs of a reader's task, as its reader takes them: house-number
+    centre windows, digit crops, or the strips its run validated on."""
     config = meta["config"]
-    if meta["kind"] == "number":
-        from reader.svhn_data import centre_window, load_splits
-        from reader.svhn_read import read_numbers
-        images, _ = centre_window(load_splits(config["protocol"], data_dir).validation)
-        return read_numbers(model, images)[0].labels
-    if meta["kind"] == "digit":
+    if meta["kind"] in ("number", "digit"):
         from data.svhn import digit_crops
-        from reader.svhn_data import load_splits
-        from reader.svhn_read import classify
-        digits, _ = digit_crops(load_splits(config["protocol"], data_dir).validation)
-        return classify(model, digits)[:, None]
+        from reader.svhn_data import centre_window, load_splits
+        validation = load_splits(config["protocol"], data_dir).validation
+        return (centre_window(validation) if meta["kind"] == "number"
+                else digit_crops(validation))[0]
     from reader.tasks import VALIDATION_SEED, fixed_strips, get_task, load_pools
     pools = load_pools(get_task(meta["task"]), data_dir)
     count = config.get("validation_count", 1000)           # the strips the run validated on
-    strips = np.concatenate([s for s, _ in fixed_strips(pools.validation, count,
-                                                        VALIDATION_SEED).values()])
-    return read_strips(model, meta["kind"], strips, meta["blank"]).labels
+    return np.concatenate([s for s, _ in fixed_strips(pools.validation, count,
+                                                      VALIDATION_SEED).values()])
+
+
+def readings(model: nn.Model, meta: dict, inputs: np.ndarray) -> np.ndarray:
+    """The reader's readings of ``validation_inputs``, one row per input."""
+    if meta["kind"] == "number":
+        from reader.svhn_read import read_numbers
+        return read_numbers(model, inputs)[0].labels
+    if meta["kind"] == "digit":
+        from reader.svhn_read import classify
+        return classify(model, inputs)[:, None]
+    return read_strips(model, meta["kind"], inputs, meta["blank"]).labels
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         model, meta = load_reader(args.model)
         nn.save(model, candidate, model.metadata, half=True)
         shipped, _ = load_reader(candidate)
-        before = validation_readings(model, meta, args.data_dir)
-        after = validation_readings(shipped, meta, args.data_dir)
+        inputs = validation_inputs(meta, args.data_dir)               # DataError if missing
+        announce(f"reading {len(inputs):,} validation inputs with the float32 and the "
+                 "float16 weights")
+        before, after = readings(model, meta, inputs), readings(shipped, meta, inputs)
         same = int(np.all(before == after, axis=1).sum())
         if same < len(before) and not args.allow_changes:
             fail(PROG, f"{args.model}: {len(before) - same} of {len(before)} validation "

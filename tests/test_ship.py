@@ -18,18 +18,19 @@ def run_model(tmp_path):
     return save_untrained_reader(tmp_path / "model.npz")
 
 
-def readings_that_change(changed: int):
-    """A stand-in for ship.validation_readings: 10 readings, and on the second call
-    (the float16 copy) the first ``changed`` of them different."""
+def readings_that_change(monkeypatch, changed: int) -> None:
+    """Stand-ins for ship's validation inputs and readings: 10 readings, and on the
+    second call (the float16 copy) the first ``changed`` of them different."""
     calls = []
 
-    def readings(model, meta, data_dir):
+    def readings(model, meta, inputs):
         labels = np.arange(10)[:, None].repeat(5, axis=1)
         if calls:
             labels[:changed] += 1
         calls.append(model)
         return labels
-    return readings
+    monkeypatch.setattr(ship, "validation_inputs", lambda meta, data_dir: np.zeros((10, 1)))
+    monkeypatch.setattr(ship, "readings", readings)
 
 
 def leftovers(folder):
@@ -37,7 +38,7 @@ def leftovers(folder):
 
 
 def test_the_copy_is_float16_and_computes_in_float32(run_model, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(ship, "validation_readings", readings_that_change(0))
+    readings_that_change(monkeypatch, 0)
     out = tmp_path / "shipped.npz"
     assert ship.main([str(run_model), str(out)]) == 0
     assert "10 of 10 validation readings unchanged" in capsys.readouterr().out
@@ -52,13 +53,13 @@ def test_the_copy_is_float16_and_computes_in_float32(run_model, tmp_path, monkey
 def test_changed_readings_stop_the_copy_unless_allowed(run_model, tmp_path, monkeypatch,
                                                         capsys):
     out = tmp_path / "shipped.npz"
-    monkeypatch.setattr(ship, "validation_readings", readings_that_change(2))
+    readings_that_change(monkeypatch, 2)
     with pytest.raises(SystemExit) as exit_info:
         ship.main([str(run_model), str(out)])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "2 of 10 validation readings change" in err
     assert not out.exists() and leftovers(tmp_path) == []
-    monkeypatch.setattr(ship, "validation_readings", readings_that_change(2))
+    readings_that_change(monkeypatch, 2)
     assert ship.main([str(run_model), str(out), "--allow-changes"]) == 0
     assert "8 of 10 validation readings unchanged" in capsys.readouterr().out
     assert out.is_file() and leftovers(tmp_path) == []
