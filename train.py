@@ -37,14 +37,14 @@ ALL_TASKS = [*TASKS, *SVHN_TASKS]
 # options that fix a run's numbers; with --resume they come from the checkpoint
 RUN_OPTIONS = ("task", "layout", "model", "epochs", "steps_per_epoch", "batch_size", "lr",
                "seed", "checkpoint_every", "validation_count", "test_count", "protocol",
-               "synthetic", "test_limit", "init", "distort", "second_conv", "hidden",
+               "synthetic", "test_limit", "init", "distort", "shift", "second_conv", "hidden",
                "negatives", "hard_negatives")
 
 
 # Upper bounds that keep a mistyped option from asking for more memory than a laptop has:
 # 100,000 validation or test strips are 392 MB, 200,000 synthetic house numbers 2.5 GB.
 MAX_BATCH, MAX_EVALUATION, MAX_SYNTHETIC, MAX_HIDDEN = 4096, 100_000, 200_000, 8192
-STRIP_ONLY = ("layout", "distort", "second_conv", "hidden",       # options of the strip tasks
+STRIP_ONLY = ("layout", "distort", "shift", "second_conv", "hidden",   # options of strip tasks
               "validation_count", "test_count")
 SVHN_ONLY = ("protocol", "synthetic", "test_limit")               # options of the SVHN tasks
 
@@ -106,6 +106,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "try (the whole sets take minutes); default: all")
     p.add_argument("--distort", action="store_true", default=None,
                    help="strips: warp every training character by a small random affine map")
+    p.add_argument("--shift", type=whole_number(0, 4), metavar="PX",
+                   help="strip model: move each training input by up to PX pixels each way "
+                        "after its left alignment (as the test-time views do); default 0")
     p.add_argument("--second-conv", action=argparse.BooleanOptionalAction, default=None,
                    help="strip model: a second convolution after the first pooling "
                         "(about a fifth more time per step); default on")

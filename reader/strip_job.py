@@ -19,13 +19,27 @@ from reader.losses import strip_loss, tower_loss
 from reader.models import build, logits, softmax, to_input, tower_probabilities
 from reader.tasks import TEST_SEED, VALIDATION_SEED, TrainStrips, fixed_strips, get_task, load_pools
 from reader.training import Config
-from reader.views import ONE_VIEW
+from reader.views import ONE_VIEW, shift
+
+
+def moved(x: np.ndarray, moves: np.ndarray) -> np.ndarray:
+    """Each input (B, 1, H, W) moved by its own (dx, dy) of ``moves`` (B, 2), black
+    coming in (reader.views.shift)."""
+    out = np.empty_like(x)
+    for dx, dy in np.unique(moves, axis=0):
+        rows = np.all(moves == (dx, dy), axis=1)
+        out[rows] = shift(x[rows], int(dx), int(dy))
+    return out
 
 
 def strip_train_step(model: nn.Model, kind: str, optimizer: nn.Optimizer, strips: np.ndarray,
-                     labels: np.ndarray, blank: int) -> tuple[float, float]:
-    """One update on a batch; returns (loss, fraction of the batch read exactly right)."""
+                     labels: np.ndarray, blank: int, moves: np.ndarray | None = None
+                     ) -> tuple[float, float]:
+    """One update on a batch; returns (loss, fraction of the batch read exactly right).
+    ``moves`` (B, 2): move each input by that (dx, dy) after its alignment."""
     x = to_input(strips, kind)                                         # (B, 1, 28, 140)
+    if moves is not None:
+        x = moved(x, moves)
     out = logits(model, kind, x, training=True)
     if kind == "tower":
         loss, grad = tower_loss(out, labels)                           # grad (B, 5, C + 1)
@@ -65,7 +79,12 @@ class StripJob:
     def train_step(self, model: nn.Model, optimizer: nn.Optimizer, epoch: int,
                    step: int) -> tuple[float, float]:
         strips, labels = self.stream.batch(epoch, step)
-        return strip_train_step(model, self.cfg.model, optimizer, strips, labels, self.blank)
+        moves = None
+        if self.cfg.shift and self.cfg.model == "strip":    # the tower reads fixed slots
+            rng = np.random.default_rng([self.cfg.seed, epoch, step, 7])   # resumes exactly
+            moves = rng.integers(-self.cfg.shift, self.cfg.shift + 1, (len(strips), 2))
+        return strip_train_step(model, self.cfg.model, optimizer, strips, labels, self.blank,
+                                moves)
 
     def validate(self, model: nn.Model) -> dict[str, float]:
         """Sequence and per-character accuracy on every validation layout."""

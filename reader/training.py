@@ -67,6 +67,8 @@ class Config:
     test_limit: int = 0                # SVHN: only the first N images of each test set (0: all)
     init: str = ""                     # model file whose weights the run starts from
     distort: bool = False              # strips: warp every training character (data.strips)
+    shift: int = 0                     # strip model: move each training input by up to this
+                                       # many pixels each way, after its left alignment
     second_conv: bool = True           # strips: one more convolution in the strip model's trunk
     hidden: int = 1024                 # strips: units of the strip model's shared dense layer
     negatives: float = 0.0             # svhn-numbers: share of a batch that shows no number

@@ -282,18 +282,21 @@ def test_init_refuses_a_model_of_another_kind_or_a_damaged_file(capsys, whole_ru
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()   # nothing left
 
 
-def test_distort_is_a_setting_of_the_run(tiny_data, tmp_path):
+@pytest.mark.parametrize("option, key, value, default", [("--distort", "distort", True, False),
+                                                         ("--shift=2", "shift", 2, 0)])
+def test_distort_and_shift_are_settings_of_the_run(tiny_data, tmp_path, option, key, value,
+                                                   default):
     weights_after = {}
-    for name, extra in (("plain", []), ("warped", ["--distort"])):
+    for name, extra in (("plain", []), ("changed", [option])):
         out = tmp_path / name
         assert train.main([*TINY, "--data-dir", str(tiny_data), "--out", str(out), *extra,
                            "--stop-after", "2"]) == 0
-        assert read_json(out / "config.json")["distort"] is bool(extra)
+        assert read_json(out / "config.json")[key] == (value if extra else default)
         weights_after[name] = model_arrays(load_checkpoint(out / "checkpoint.npz")[0])
-    # the same run but for the warped characters: other batches, other weights
-    plain, warped = weights_after["plain"], weights_after["warped"]
-    assert plain.keys() == warped.keys()
-    assert not all(np.array_equal(plain[k], warped[k]) for k in plain)
+    # the same run but for the warped or moved inputs: other batches, other weights
+    plain, changed = weights_after["plain"], weights_after["changed"]
+    assert plain.keys() == changed.keys()
+    assert not all(np.array_equal(plain[k], changed[k]) for k in plain)
 
 
 def test_second_conv_and_hidden_shape_the_strip_model(tiny_data, tmp_path):
