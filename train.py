@@ -108,7 +108,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="strips: warp every training character by a small random affine map")
     p.add_argument("--shift", type=whole_number(0, 4), metavar="PX",
                    help="strip model: move each training input by up to PX pixels each way "
-                        "after its left alignment (as the test-time views do); default 0")
+                        "after its left alignment (as the test-time views do); default 2")
     p.add_argument("--second-conv", action=argparse.BooleanOptionalAction, default=None,
                    help="strip model: a second convolution after the first pooling "
                         "(about a fifth more time per step); default on")

@@ -67,7 +67,7 @@ class Config:
     test_limit: int = 0                # SVHN: only the first N images of each test set (0: all)
     init: str = ""                     # model file whose weights the run starts from
     distort: bool = False              # strips: warp every training character (data.strips)
-    shift: int = 0                     # strip model: move each training input by up to this
+    shift: int = 2                     # strip model: move each training input by up to this
                                        # many pixels each way, after its left alignment
     second_conv: bool = True           # strips: one more convolution in the strip model's trunk
     hidden: int = 1024                 # strips: units of the strip model's shared dense layer
@@ -88,10 +88,11 @@ class Config:
 
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "svhn-numbers": {"model": "number", "layout": "none", "epochs": 12, "steps_per_epoch": 250,
-                     "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4, "synthetic": 30_000},
+                     "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4, "synthetic": 30_000,
+                     "shift": 0},
     "svhn-digits": {"model": "digit", "layout": "none", "epochs": 6, "steps_per_epoch": 250,
                     "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4, "synthetic": 30_000,
-                    "protocol": "literature"},
+                    "protocol": "literature", "shift": 0},
 }
 
 
@@ -215,7 +216,8 @@ def load_checkpoint(path: Path) -> tuple[nn.Model, dict, State, Config]:
     model, arrays = nn.load(path, return_arrays=True)
     try:
         saved = json.loads(str(arrays[STATE_KEY]))
-        cfg = Config(**model.metadata["reader"]["config"])
+        # a run from before --shift existed trained without moves
+        cfg = Config(**{"shift": 0, **model.metadata["reader"]["config"]})
         state = State(saved["epoch"], saved["step"], saved["seconds"], saved["validation"],
                       arrays["train/losses"].tolist(), arrays["train/accuracies"].tolist())
         if "optimizer/step_count" not in arrays:

@@ -283,7 +283,7 @@ def test_init_refuses_a_model_of_another_kind_or_a_damaged_file(capsys, whole_ru
 
 
 @pytest.mark.parametrize("option, key, value, default", [("--distort", "distort", True, False),
-                                                         ("--shift=2", "shift", 2, 0)])
+                                                         ("--shift=0", "shift", 0, 2)])
 def test_distort_and_shift_are_settings_of_the_run(tiny_data, tmp_path, option, key, value,
                                                    default):
     weights_after = {}
