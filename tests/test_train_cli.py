@@ -1,6 +1,7 @@
 """train.py end to end on tiny data: the run folder, exact kill-and-resume, bad input."""
 
 import gzip
+import json
 import os
 import shutil
 import signal
@@ -313,3 +314,14 @@ def test_second_conv_and_hidden_shape_the_strip_model(tiny_data, tmp_path):
     assert convs[1].params["W"].shape == (32, 32, 3, 3)
     assert deeper.num_parameters() != plain.num_parameters()
     assert any(a.shape == (64, 5) for a in arrays.values())     # the length head reads 64 units
+
+
+def test_a_checkpoint_from_before_shift_resumes_without_moves(whole_run, tmp_path):
+    out, _ = whole_run
+    arrays = read_npz(out / "checkpoint.npz")
+    assert load_checkpoint(out / "checkpoint.npz")[3].shift == 2        # today's default
+    header = json.loads(str(arrays["__architecture__"]))
+    del header["metadata"]["reader"]["config"]["shift"]                 # as runs before it
+    arrays["__architecture__"] = np.array(json.dumps(header))
+    np.savez(tmp_path / "old.npz", **arrays)
+    assert load_checkpoint(tmp_path / "old.npz")[3].shift == 0
