@@ -110,12 +110,11 @@ def read_photos(model: nn.Model, meta: dict, paths: list[str], boxes: Path | Non
         if meta["kind"] == "digit":          # the whole image is the digit, as svhn_eval reads it
             from reader.photo_crops import squash
             from reader.svhn_models import DIGIT_INPUT
-            from reader.svhn_read import digit_probabilities
-            from reader.views import mean_of_views
+            from reader.svhn_read import mean_digit_probabilities
             digit = squash(photo, (0, 0, photo.shape[1], photo.shape[0]), DIGIT_INPUT)
-            (p,) = mean_of_views(digit_probabilities(model, digit[None]))
-            yield {"path": path, "number": meta["alphabet"][int(p[0].argmax())],
-                   "confidence": round(float(p[0].max()), 6)}
+            p = mean_digit_probabilities(model, digit[None])[0]                # (10,)
+            yield {"path": path, "number": meta["alphabet"][int(p.argmax())],
+                   "confidence": round(float(p.max()), 6)}
             continue
         found = find_number(model, photo, meta["alphabet"])
         # the box in the pixels of the image in full (a JPEG may have been read smaller)

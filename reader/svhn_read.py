@@ -168,13 +168,21 @@ def digit_probabilities(model: nn.Model, digits: np.ndarray,
     return [probs(shift(digits, dx, dy, axes=(1, 2), mode="edge")) for dx, dy in shifts]
 
 
+def mean_digit_probabilities(model: nn.Model, digits: np.ndarray,
+                             shifts: Sequence[tuple[int, int]] = DIGIT_SHIFTS,
+                             batch_size: int = 500) -> np.ndarray:
+    """digits (N, 32, 32, 3) uint8 -> class probabilities (N, 10) averaged over the
+    (dx, dy) ``shifts``."""
+    (mean,) = mean_of_views(digit_probabilities(model, digits, shifts, batch_size))
+    return mean
+
+
 def classify(model: nn.Model, digits: np.ndarray,
              shifts: Sequence[tuple[int, int]] = DIGIT_SHIFTS, batch_size: int = 500
              ) -> np.ndarray:
     """digits (N, 32, 32, 3) uint8 -> classes (N,), the probabilities averaged over the
     (dx, dy) ``shifts``."""
-    (mean,) = mean_of_views(digit_probabilities(model, digits, shifts, batch_size))
-    return mean.argmax(1)
+    return mean_digit_probabilities(model, digits, shifts, batch_size).argmax(1)
 
 
 def measure_digits(model: nn.Model, tests: dict[str, tuple[np.ndarray, np.ndarray]]
