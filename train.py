@@ -26,7 +26,7 @@ import nn
 from data import DataError
 from reader.cli import OneLineParser, fail, learning_rate, run_command, whole_number
 from reader.models import MODEL_KINDS
-from reader.svhn_data import PROTOCOLS
+from reader.svhn_data import ALIKE, PROTOCOLS
 from reader.svhn_job import SVHN_MODEL_KINDS, SVHN_TASKS
 from reader.tasks import TASKS, TRAIN_LAYOUTS
 from reader.training import Config, default_config, train
@@ -37,8 +37,8 @@ ALL_TASKS = [*TASKS, *SVHN_TASKS]
 # options that fix a run's numbers; with --resume they come from the checkpoint
 RUN_OPTIONS = ("task", "layout", "model", "epochs", "steps_per_epoch", "batch_size", "lr",
                "seed", "checkpoint_every", "validation_count", "test_count", "protocol",
-               "synthetic", "test_limit", "init", "distort", "shift", "second_conv", "hidden",
-               "negatives", "hard_negatives")
+               "synthetic", "synthetic_share", "test_limit", "init", "distort", "shift",
+               "second_conv", "hidden", "negatives", "hard_negatives")
 
 
 # Upper bounds that keep a mistyped option from asking for more memory than a laptop has:
@@ -46,7 +46,7 @@ RUN_OPTIONS = ("task", "layout", "model", "epochs", "steps_per_epoch", "batch_si
 MAX_BATCH, MAX_EVALUATION, MAX_SYNTHETIC, MAX_HIDDEN = 4096, 100_000, 200_000, 8192
 STRIP_ONLY = ("layout", "distort", "shift", "second_conv", "hidden",   # options of strip tasks
               "validation_count", "test_count")
-SVHN_ONLY = ("protocol", "synthetic", "test_limit")               # options of the SVHN tasks
+SVHN_ONLY = ("protocol", "synthetic", "synthetic_share", "test_limit")   # options of SVHN tasks
 
 
 def share(text: str) -> float:
@@ -57,6 +57,19 @@ def share(text: str) -> float:
         value = -1.0
     if not 0.0 <= value <= 0.5:
         raise argparse.ArgumentTypeError(f"must be a number from 0 to 0.5, got {text!r}")
+    return value
+
+
+def synthetic_share(text: str) -> float | str:
+    """An argparse type: a share from 0 to 1, or 'alike' (every image the same chance)."""
+    if text == ALIKE:
+        return ALIKE
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1 or 'alike', got {text!r}")
     return value
 
 
@@ -101,6 +114,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--synthetic", type=whole_number(0, MAX_SYNTHETIC),
                    help="SVHN: synthetic training images to make (0 = real images only); "
                         f"{default_text('synthetic', SVHN_TASKS)}")
+    p.add_argument("--synthetic-share", type=synthetic_share, metavar="SHARE",
+                   help="SVHN: share of each batch's real and synthetic images that are "
+                        "synthetic (alike = every image the same chance, so about their share "
+                        "of all); default 0.5")
     p.add_argument("--test-limit", type=whole_number(1), metavar="N",
                    help="SVHN: read only the first N images of each test set, for a quick "
                         "try (the whole sets take minutes); default: all")

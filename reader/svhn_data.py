@@ -19,7 +19,12 @@ validation, which is what every choice is made on; the test images are for
 final figures only.
 
 **Batches.** Batch (epoch, step) is a pure function of (seed, epoch, step),
-so a resumed run sees the same data. A house-number batch mixes
+so a resumed run sees the same data. Real and synthetic images are mixed in a
+fixed share, ``train.py --synthetic-share`` (default 1/2): thousands of real
+images against a hundred thousand synthetic ones would otherwise be a few per
+cent of each batch, and the test images are real (``alike`` gives every image
+the same chance, as the digit classifier did before 2026-11-25).
+A house-number batch mixes
 
 * real crops and synthetic ones (data.housenumbers), each a random 54 x 54
   window of the 64 x 64 image (Goodfellow et al.'s augmentation; the test
@@ -54,7 +59,7 @@ PROTOCOLS = ("pooled", "literature")
 VALIDATION_EVERY = 10          # every 10th training image is held out for validation
 WINDOW = NUMBER_INPUT          # the number reader's input: 54 x 54 windows of 64 x 64 crops
 SCENE_SHARE = 1 / 8            # of a batch, when scenes are made
-SYNTHETIC_SHARE = 1 / 2        # of the rest of a batch, when synthetic numbers are made
+ALIKE = "alike"                # --synthetic-share: every real and synthetic image the same chance
 WHOLE_PNGS = ("format1_subset_png.tar", "format1_more_png.tar")
 EMPTY_MIN_SIDE = 24            # windows with no number are cut at least this big
 
@@ -228,13 +233,16 @@ class NumberBatches:
 
     def __init__(self, real: NumberImages, synthetic: NumberImages | None,
                  scenes: NumberImages | None, batch_size: int, seed: int,
-                 empty: np.ndarray | None = None, empty_share: float = 0.0) -> None:
+                 empty: np.ndarray | None = None, empty_share: float = 0.0,
+                 synthetic_share: float | str = 0.5) -> None:
         self.real, self.synthetic, self.scenes, self.empty = real, synthetic, scenes, empty
         self.batch_size, self.seed = batch_size, seed
         n_empty = round(batch_size * empty_share) if empty is not None and len(empty) else 0
         n_scenes = round(batch_size * SCENE_SHARE) if scenes is not None and len(scenes) else 0
         rest = batch_size - n_scenes - n_empty
-        n_synth = round(rest * SYNTHETIC_SHARE) if synthetic is not None and len(synthetic) else 0
+        n_synth = 0
+        if synthetic is not None and len(synthetic):
+            n_synth = round(rest * mixing_share(synthetic_share, len(real), len(synthetic)))
         self.counts = (rest - n_synth, n_synth, n_scenes, n_empty)   # real, synth, scenes, empty
 
     def batch(self, epoch: int, step: int) -> NumberBatch:
@@ -263,18 +271,43 @@ class NumberBatches:
         return NumberBatch(images, labels, boxes, np.concatenate(weights), present)
 
 
-class DigitBatches:
-    """Training batches of 32 x 32 digits, reproducible from (seed, epoch, step)."""
+def mixing_share(synthetic_share: float | str, n_real: int, n_synthetic: int) -> float:
+    """The share of a batch's real-or-synthetic images that are synthetic:
+    ``synthetic_share``, or with ``ALIKE`` the synthetic images' share of all."""
+    if synthetic_share == ALIKE:
+        return n_synthetic / (n_real + n_synthetic)
+    return float(synthetic_share)
 
-    def __init__(self, digits: np.ndarray, labels: np.ndarray, batch_size: int,
-                 seed: int) -> None:
-        self.digits, self.labels = digits, labels
+
+class DigitBatches:
+    """Training batches of 32 x 32 digits, reproducible from (seed, epoch, step).
+
+    ``synthetic_share`` of each batch is drawn from the synthetic digits and the
+    rest from the real ones; with ``ALIKE`` every digit has the same chance, so
+    a batch holds about as many real ones as their share of all.
+    """
+
+    def __init__(self, real: tuple[np.ndarray, np.ndarray],
+                 synthetic: tuple[np.ndarray, np.ndarray] | None, batch_size: int,
+                 seed: int, synthetic_share: float | str = 0.5) -> None:
+        parts = [real] if synthetic is None else [real, synthetic]
+        # digits (M, 32, 32, 3) uint8 and labels (M,): the real ones first, then the synthetic
+        self.digits, self.labels = (np.concatenate(p) for p in zip(*parts, strict=True))
+        self.n_real = len(real[0])
         self.batch_size, self.seed = batch_size, seed
+        self.n_synthetic = None
+        if synthetic is not None and synthetic_share != ALIKE:
+            self.n_synthetic = round(batch_size * synthetic_share)
 
     def batch(self, epoch: int, step: int) -> tuple[np.ndarray, np.ndarray]:
         """digits (B, 32, 32, 3) uint8, labels (B,): each shifted by up to 2 px (edges repeated)."""
         rng = np.random.default_rng([self.seed, epoch, step])
-        index = rng.integers(0, len(self.digits), self.batch_size)
+        if self.n_synthetic is None:                    # every digit alike
+            index = rng.integers(0, len(self.digits), self.batch_size)
+        else:
+            real = rng.integers(0, self.n_real, self.batch_size - self.n_synthetic)
+            synthetic = rng.integers(self.n_real, len(self.digits), self.n_synthetic)
+            index = np.concatenate([real, synthetic])
         padded = np.pad(self.digits[index], ((0, 0), (2, 2), (2, 2), (0, 0)), mode="edge")
         shifts = rng.integers(0, 5, (self.batch_size, 2))
         out = np.stack([p[y:y + 32, x:x + 32] for p, (x, y) in zip(padded, shifts, strict=True)])

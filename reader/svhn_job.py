@@ -107,7 +107,7 @@ class NumberJob:
             # are mostly easy by now, and the hard ones are what the search trips on.
             empty = np.concatenate([empty, np.resize(hard, empty.shape)])
         self.batches = NumberBatches(self.splits.train, synthetic, scenes, cfg.batch_size,
-                                     cfg.seed, empty, cfg.negatives)
+                                     cfg.seed, empty, cfg.negatives, cfg.synthetic_share)
 
     def build_model(self) -> nn.Model:
         return build_number_reader(self.cfg.seed, presence=self.cfg.negatives > 0)
@@ -169,18 +169,20 @@ class DigitJob:
     def __init__(self, cfg: Config, data_dir: str | None) -> None:
         self.cfg = cfg
         splits = load_splits(cfg.protocol, data_dir)
-        parts = [digit_crops(splits.train)]
+        real = [digit_crops(splits.train)]
         official = official_file("train_32x32.mat", data_dir)
         if official is not None:                    # SVHN's own 73,257 cropped train digits
             from data.svhn_official import load_cropped_mat
-            parts.append(load_cropped_mat(official))
+            real.append(load_cropped_mat(official))
+        synthetic = None
         if cfg.synthetic:
             announce(f"preparing {cfg.synthetic:,} synthetic numbers, cut into digits")
             # the digit classifier learns from number crops only, so no scenes are made
-            synthetic, _ = make_synthetic(cfg.synthetic, cfg.seed, data_dir, scenes=False)
-            parts.append(digit_crops(synthetic))
-        digits, labels = (np.concatenate(p) for p in zip(*parts, strict=True))
-        self.batches = DigitBatches(digits, labels, cfg.batch_size, cfg.seed)
+            numbers, _ = make_synthetic(cfg.synthetic, cfg.seed, data_dir, scenes=False)
+            synthetic = digit_crops(numbers)
+        real_digits = tuple(np.concatenate(p) for p in zip(*real, strict=True))
+        self.batches = DigitBatches(real_digits, synthetic, cfg.batch_size, cfg.seed,
+                                    cfg.synthetic_share)
         self.validation = digit_crops(splits.validation)
         self.tests = {name: digit_crops(numbers) for name, numbers in splits.tests.items()}
         if cfg.test_limit:

@@ -64,6 +64,8 @@ class Config:
     test_count: int = 10_000           # strips: strips per layout, measured at the end
     protocol: str = "pooled"           # SVHN: which real images train and test (reader.svhn_data)
     synthetic: int = 0                 # SVHN: synthetic images made for training
+    synthetic_share: float | str = 0.5     # SVHN: their share of a batch, or "alike" (each
+                                           # image the same chance, reader.svhn_data)
     test_limit: int = 0                # SVHN: only the first N images of each test set (0: all)
     init: str = ""                     # model file whose weights the run starts from
     distort: bool = False              # strips: warp every training character (data.strips)
@@ -99,6 +101,13 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
 def default_config(task: str) -> Config:
     """The defaults of ``task``: Config's, changed by TASK_DEFAULTS."""
     return dataclasses.replace(Config(), task=task, **TASK_DEFAULTS.get(task, {}))
+
+
+def legacy_settings(task: str | None) -> dict[str, Any]:
+    """The settings a checkpoint made before they existed trained with: no moves
+    before --shift, and before --synthetic-share the digit classifier drew every
+    digit alike (the house-number reader always took half its numbers synthetic)."""
+    return {"shift": 0, "synthetic_share": "alike" if task == "svhn-digits" else 0.5}
 
 
 class Job(Protocol):
@@ -216,8 +225,8 @@ def load_checkpoint(path: Path) -> tuple[nn.Model, dict, State, Config]:
     model, arrays = nn.load(path, return_arrays=True)
     try:
         saved = json.loads(str(arrays[STATE_KEY]))
-        # a run from before --shift existed trained without moves
-        cfg = Config(**{"shift": 0, **model.metadata["reader"]["config"]})
+        saved_config = model.metadata["reader"]["config"]
+        cfg = Config(**{**legacy_settings(saved_config.get("task")), **saved_config})
         state = State(saved["epoch"], saved["step"], saved["seconds"], saved["validation"],
                       arrays["train/losses"].tolist(), arrays["train/accuracies"].tolist())
         if "optimizer/step_count" not in arrays:

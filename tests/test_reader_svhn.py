@@ -23,7 +23,14 @@ from data.svhn import crop_window, digit_crops, load_number_crops, union_boxes
 from reader.locate import find_number, measure_search, search_summary, start_windows
 from reader.losses import box_loss, strip_loss
 from reader.metrics import coverage_at
-from reader.svhn_data import NumberBatches, centre_window, load_splits, make_synthetic
+from reader.svhn_data import (
+    ALIKE,
+    DigitBatches,
+    NumberBatches,
+    centre_window,
+    load_splits,
+    make_synthetic,
+)
 from reader.svhn_job import svhn_metadata
 from reader.svhn_models import (
     box_iou,
@@ -149,6 +156,51 @@ def test_batches_are_reproducible_and_boxes_follow_the_window(tiny_svhn):
     images, boxes = centre_window(splits.train)
     assert np.allclose(boxes[..., :2], splits.train.boxes[..., :2] - 5)
     assert np.array_equal(images[0], splits.train.images[0, 5:59, 5:59])
+
+
+def test_batches_take_the_synthetic_share_of_their_numbers(tiny_svhn):
+    splits = load_splits("pooled", tiny_svhn)
+    numbers, _ = make_synthetic(6, seed=4, data_dir=tiny_svhn, scenes=False)
+    assert NumberBatches(splits.train, numbers, None, 16, seed=0).counts == (8, 8, 0, 0)
+    quarter = NumberBatches(splits.train, numbers, None, 16, seed=0, synthetic_share=0.25)
+    assert quarter.counts == (12, 4, 0, 0)
+    alike = NumberBatches(splits.train, numbers, None, 16, seed=0, synthetic_share=ALIKE)
+    n_real = len(splits.train)
+    assert alike.counts[1] == round(16 * 6 / (n_real + 6)) != 8
+
+
+def _marked_digits(count: int, value: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` digits of one flat grey ``value`` (so a batch shows where each came from)."""
+    return np.full((count, 32, 32, 3), value, np.uint8), np.full(count, value % 10)
+
+
+def test_digit_batches_mix_real_and_synthetic_in_the_share_asked():
+    real, synthetic = _marked_digits(40, 10), _marked_digits(4000, 201)
+    for share, expected in ((0.5, 32), (0.25, 16), (1.0, 64)):
+        batches = DigitBatches(real, synthetic, 64, seed=1, synthetic_share=share)
+        digits, labels = batches.batch(0, 3)
+        assert np.sum(digits[:, 0, 0, 0] == 201) == np.sum(labels == 1) == expected
+    # alike: each digit the same chance, so about 1 % of a batch is real here
+    digits, _ = DigitBatches(real, synthetic, 1000, seed=1, synthetic_share=ALIKE).batch(0, 3)
+    assert 0 < np.sum(digits[:, 0, 0, 0] == 10) < 30
+    only_real, _ = DigitBatches(real, None, 64, seed=1).batch(0, 3)
+    assert np.all(only_real == 10)
+
+
+def test_alike_digit_batches_draw_as_runs_made_before_the_share_did():
+    """A checkpoint of such a run resumes with ``alike`` and must see the same digits."""
+    rng = np.random.default_rng(0)
+    real = (rng.integers(0, 256, (30, 32, 32, 3), np.uint8), rng.integers(0, 10, 30))
+    synthetic = (rng.integers(0, 256, (50, 32, 32, 3), np.uint8), rng.integers(0, 10, 50))
+    digits, labels = DigitBatches(real, synthetic, 8, seed=5, synthetic_share=ALIKE).batch(2, 7)
+    every = np.concatenate([real[0], synthetic[0]])
+    old = np.random.default_rng([5, 2, 7])                 # the draws the old batches made
+    index = old.integers(0, 80, 8)
+    padded = np.pad(every[index], ((0, 0), (2, 2), (2, 2), (0, 0)), mode="edge")
+    shifts = old.integers(0, 5, (8, 2))
+    for digit, source, (x, y) in zip(digits, padded, shifts, strict=True):
+        assert np.array_equal(digit, source[y:y + 32, x:x + 32])
+    assert np.array_equal(labels, np.concatenate([real[1], synthetic[1]])[index])
 
 
 def test_synthetic_numbers_do_not_depend_on_whether_scenes_are_made(tiny_svhn):

@@ -127,6 +127,9 @@ def call(capsys, *argv):
     (["--task", "svhn-digits", "--second-conv"], "--second-conv: task svhn-digits has no such"),
     (["--protocol", "literature"], "--protocol: task mnist-strips has no such setting"),
     (["--task", "svhn-numbers", "--test-count", "20"], "--test-count: task svhn-numbers has no"),
+    (["--task", "svhn-digits", "--synthetic-share", "1.5"],
+     "argument --synthetic-share: must be a number from 0 to 1 or 'alike', got '1.5'"),
+    (["--synthetic-share", "0.3"], "--synthetic-share: task mnist-strips has no such setting"),
 ])
 def test_bad_option_values(capsys, argv, needle):
     status, err = call(capsys, *argv)
@@ -325,3 +328,17 @@ def test_a_checkpoint_from_before_shift_resumes_without_moves(whole_run, tmp_pat
     arrays["__architecture__"] = np.array(json.dumps(header))
     np.savez(tmp_path / "old.npz", **arrays)
     assert load_checkpoint(tmp_path / "old.npz")[3].shift == 0
+
+
+@pytest.mark.parametrize("task, share", [("svhn-digits", "alike"), ("svhn-numbers", 0.5)])
+def test_a_checkpoint_from_before_synthetic_share_resumes_with_its_mix(whole_run, tmp_path,
+                                                                        task, share):
+    out, _ = whole_run
+    arrays = read_npz(out / "checkpoint.npz")
+    header = json.loads(str(arrays["__architecture__"]))
+    config = header["metadata"]["reader"]["config"]
+    del config["synthetic_share"]                                      # as runs before it
+    config["task"] = task
+    arrays["__architecture__"] = np.array(json.dumps(header))
+    np.savez(tmp_path / "old.npz", **arrays)
+    assert load_checkpoint(tmp_path / "old.npz")[3].synthetic_share == share
