@@ -20,10 +20,11 @@ final figures only.
 
 **Batches.** Batch (epoch, step) is a pure function of (seed, epoch, step),
 so a resumed run sees the same data. Real and synthetic images are mixed in a
-fixed share, ``train.py --synthetic-share`` (default 1/2): thousands of real
-images against a hundred thousand synthetic ones would otherwise be a few per
-cent of each batch, and the test images are real (``alike`` gives every image
-the same chance, as the digit classifier did before 2026-11-25).
+fixed share, ``train.py --synthetic-share`` (default 1/2), however many of
+each there are: the synthetic ones outnumber the real ones many times (the
+digit classifier's 4,434 real digits were 3 % of its digits), and the test
+images are real. ``alike`` gives every image the same chance instead, as the
+digit classifier did before 2026-11-25.
 A house-number batch mixes
 
 * real crops and synthetic ones (data.housenumbers), each a random 54 x 54
