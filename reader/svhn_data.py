@@ -22,7 +22,8 @@ final figures only.
 so a resumed run sees the same data. Real and synthetic images are mixed in a
 fixed share, ``train.py --synthetic-share`` (default 1/2), however many of
 each there are: the synthetic ones outnumber the real ones many times (the
-digit classifier's 4,434 real digits were 3 % of its digits), and the test
+digit classifier's 4,002 real training digits are 2.6 % of its digits beside
+60,000 synthetic numbers), and the test
 images are real. ``alike`` gives every image the same chance instead, as the
 digit classifier did before 2026-11-25.
 A house-number batch mixes

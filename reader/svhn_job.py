@@ -108,6 +108,11 @@ class NumberJob:
             empty = np.concatenate([empty, np.resize(hard, empty.shape)])
         self.batches = NumberBatches(self.splits.train, synthetic, scenes, cfg.batch_size,
                                      cfg.seed, empty, cfg.negatives, cfg.synthetic_share)
+        n_real, n_synthetic, n_scenes, n_empty = self.batches.counts
+        announce(f"training on {len(self.splits.train):,} real numbers and "
+                 f"{len(synthetic) if synthetic else 0:,} synthetic ones; a batch holds "
+                 f"{n_real} real, {n_synthetic} synthetic, {n_scenes} scenes and "
+                 f"{n_empty} windows with no number")
 
     def build_model(self) -> nn.Model:
         return build_number_reader(self.cfg.seed, presence=self.cfg.negatives > 0)
@@ -183,6 +188,11 @@ class DigitJob:
         real_digits = tuple(np.concatenate(p) for p in zip(*real, strict=True))
         self.batches = DigitBatches(real_digits, synthetic, cfg.batch_size, cfg.seed,
                                     cfg.synthetic_share)
+        n_synthetic = len(self.batches.digits) - self.batches.n_real
+        per_batch = ("each drawn alike" if self.batches.n_synthetic is None else
+                     f"{self.batches.n_synthetic} synthetic in each batch of {cfg.batch_size}")
+        announce(f"training on {self.batches.n_real:,} real digits and {n_synthetic:,} "
+                 f"synthetic ones, {per_batch}")
         self.validation = digit_crops(splits.validation)
         self.tests = {name: digit_crops(numbers) for name, numbers in splits.tests.items()}
         if cfg.test_limit:

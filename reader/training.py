@@ -368,7 +368,8 @@ def _steps(job: Job, model: nn.Model, optimizer: nn.Optimizer, cfg: Config, stat
             if interrupt.requested:
                 return pause("interrupted", "interrupted")
             if stop_after is not None and steps_this_session >= stop_after:
-                return pause("stopped", f"stopped after {steps_this_session} steps")
+                plural = "s" if steps_this_session > 1 else ""
+                return pause("stopped", f"stopped after {steps_this_session} step{plural}")
             if state.step % cfg.checkpoint_every == 0:
                 save_checkpoint(checkpoint, model, optimizer, state, metadata)
         bar.pause()

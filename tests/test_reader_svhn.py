@@ -417,10 +417,12 @@ def test_the_official_train_archive_replaces_train_real(tmp_path):
                                    if len(digits) <= 5)
 
 
-def test_train_svhn_digits_on_tiny_data(tiny_svhn, tmp_path):
+def test_train_svhn_digits_on_tiny_data(tiny_svhn, tmp_path, capsys):
     assert train.main(["--task", "svhn-digits", "--synthetic", "0", "--epochs", "1",
                        "--steps-per-epoch", "2", "--batch-size", "8", "--data-dir",
                        str(tiny_svhn), "--out", str(tmp_path / "run")]) == 0
+    real = len(digit_crops(load_splits("literature", tiny_svhn).train)[1])
+    assert f"training on {real} real digits and 0 synthetic ones" in capsys.readouterr().err
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     crops = load_number_crops("test", tiny_svhn)
     assert metrics["protocol"] == "literature"
@@ -429,11 +431,14 @@ def test_train_svhn_digits_on_tiny_data(tiny_svhn, tmp_path):
 
 
 def test_test_limit_reads_only_the_first_images_of_each_test_set(tiny_svhn, tmp_path,
-                                                                 monkeypatch):
+                                                                 monkeypatch, capsys):
     use_tiny_number_reader(monkeypatch)
     common = ["--synthetic", "0", "--epochs", "1", "--steps-per-epoch", "1", "--batch-size",
               "8", "--data-dir", str(tiny_svhn), "--test-limit", "3"]
     assert train.main(["--task", "svhn-numbers", *common, "--out", str(tmp_path / "n")]) == 0
+    real = len(load_splits("pooled", tiny_svhn).train)
+    assert (f"training on {real} real numbers and 0 synthetic ones; a batch holds 8 real, "
+            "0 synthetic, 0 scenes and 0 windows with no number") in capsys.readouterr().err
     assert train.main(["--task", "svhn-digits", *common, "--out", str(tmp_path / "d")]) == 0
     numbers = json.loads((tmp_path / "n" / "metrics.json").read_text())
     digits = json.loads((tmp_path / "d" / "metrics.json").read_text())
