@@ -297,18 +297,19 @@ class DigitBatches:
         self.digits, self.labels = (np.concatenate(p) for p in zip(*parts, strict=True))
         self.n_real = len(real[0])
         self.batch_size, self.seed = batch_size, seed
-        self.n_synthetic = None
+        self.synthetic_per_batch: int | None = None          # None: every digit alike
         if synthetic is not None and synthetic_share != ALIKE:
-            self.n_synthetic = round(batch_size * synthetic_share)
+            self.synthetic_per_batch = round(batch_size * synthetic_share)
 
     def batch(self, epoch: int, step: int) -> tuple[np.ndarray, np.ndarray]:
         """digits (B, 32, 32, 3) uint8, labels (B,): each shifted by up to 2 px (edges repeated)."""
         rng = np.random.default_rng([self.seed, epoch, step])
-        if self.n_synthetic is None:                    # every digit alike
+        if self.synthetic_per_batch is None:
             index = rng.integers(0, len(self.digits), self.batch_size)
         else:
-            real = rng.integers(0, self.n_real, self.batch_size - self.n_synthetic)
-            synthetic = rng.integers(self.n_real, len(self.digits), self.n_synthetic)
+            n_synthetic = self.synthetic_per_batch
+            real = rng.integers(0, self.n_real, self.batch_size - n_synthetic)
+            synthetic = rng.integers(self.n_real, len(self.digits), n_synthetic)
             index = np.concatenate([real, synthetic])
         padded = np.pad(self.digits[index], ((0, 0), (2, 2), (2, 2), (0, 0)), mode="edge")
         shifts = rng.integers(0, 5, (self.batch_size, 2))

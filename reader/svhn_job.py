@@ -165,8 +165,9 @@ class NumberJob:
 class DigitJob:
     """svhn-digits: classify single 32 x 32 digits cut from the format-1 images.
 
-    Training digits: those of the protocol's training images, synthetic ones,
-    and SVHN's own ``train_32x32.mat`` when it is in ``svhn/official/``.
+    Training digits: those of the protocol's training images and SVHN's own
+    ``train_32x32.mat`` when it is in ``svhn/official/`` (the real ones), and
+    synthetic ones; ``cfg.synthetic_share`` of each batch is synthetic.
     """
 
     validation_keys = ("accuracy",)
@@ -189,10 +190,11 @@ class DigitJob:
         self.batches = DigitBatches(real_digits, synthetic, cfg.batch_size, cfg.seed,
                                     cfg.synthetic_share)
         n_synthetic = len(self.batches.digits) - self.batches.n_real
-        per_batch = ("each drawn alike" if self.batches.n_synthetic is None else
-                     f"{self.batches.n_synthetic} synthetic in each batch of {cfg.batch_size}")
+        per_batch = self.batches.synthetic_per_batch
+        mix = ("each drawn alike" if per_batch is None else
+               f"{per_batch} synthetic in each batch of {cfg.batch_size}")
         announce(f"training on {self.batches.n_real:,} real digits and {n_synthetic:,} "
-                 f"synthetic ones, {per_batch}")
+                 f"synthetic ones, {mix}")
         self.validation = digit_crops(splits.validation)
         self.tests = {name: digit_crops(numbers) for name, numbers in splits.tests.items()}
         if cfg.test_limit:
