@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nn
 from data import DataError
-from reader.cli import OneLineParser, fail, learning_rate, run_command, whole_number
+from reader.cli import OneLineParser, fail, learning_rate, run_command, share, whole_number
 from reader.models import MODEL_KINDS
 from reader.svhn_data import ALIKE, PROTOCOLS
 from reader.svhn_job import SVHN_MODEL_KINDS, SVHN_TASKS
@@ -47,30 +47,6 @@ MAX_BATCH, MAX_EVALUATION, MAX_SYNTHETIC, MAX_HIDDEN = 4096, 100_000, 200_000, 8
 STRIP_ONLY = ("layout", "distort", "shift", "second_conv", "hidden",   # options of strip tasks
               "validation_count", "test_count")
 SVHN_ONLY = ("protocol", "synthetic", "synthetic_share", "test_limit")   # options of SVHN tasks
-
-
-def share(text: str) -> float:
-    """An argparse type: a share of a batch, 0 to 0.5."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 0.5:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 0.5, got {text!r}")
-    return value
-
-
-def synthetic_share(text: str) -> float | str:
-    """An argparse type: a share from 0 to 1, or 'alike' (every image the same chance)."""
-    if text == ALIKE:
-        return ALIKE
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1 or 'alike', got {text!r}")
-    return value
 
 
 def default_text(name: str, tasks: Sequence[str] = ALL_TASKS) -> str:
@@ -114,7 +90,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--synthetic", type=whole_number(0, MAX_SYNTHETIC),
                    help="SVHN: synthetic training images to make (0 = real images only); "
                         f"{default_text('synthetic', SVHN_TASKS)}")
-    p.add_argument("--synthetic-share", type=synthetic_share, metavar="SHARE",
+    p.add_argument("--synthetic-share", type=share(1.0, ALIKE), metavar="SHARE",
                    help="SVHN: share of each batch's real and synthetic images that are "
                         "synthetic (alike = every image the same chance, so about their share "
                         "of all); default 0.5")
@@ -132,7 +108,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--hidden", type=whole_number(16, MAX_HIDDEN),
                    help=f"strip model: units of the dense layer the heads share; "
                         f"default {DEFAULTS.hidden}")
-    p.add_argument("--negatives", type=share, metavar="SHARE",
+    p.add_argument("--negatives", type=share(0.5), metavar="SHARE",
                    help="svhn-numbers: this share of every batch (0-0.5) shows no number, "
                         "and the model gets a head that says whether there is one; default 0")
     p.add_argument("--hard-negatives", metavar="FILE", nargs="+",

@@ -100,6 +100,24 @@ def probability(text: str) -> float:
     return value
 
 
+def share(maximum: float, word: str | None = None) -> Callable[[str], float | str]:
+    """An argparse type: a share of something, a number from 0 to ``maximum``
+    (or ``word``, returned as it is, where the option has a word for a rule)."""
+    allowed = f"a number from 0 to {maximum:g}" + (f" or {word!r}" if word else "")
+
+    def parse(text: str) -> float | str:
+        if word is not None and text == word:
+            return text
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan                        # fails the range check below
+        if not 0.0 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}")
+        return value
+    return parse
+
+
 def learning_rate(text: str) -> float:
     """An argparse type: a learning rate, > 0 and at most 1 (Adam's steps are about
     this size in every weight; larger ones only diverge)."""

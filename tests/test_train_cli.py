@@ -129,6 +129,10 @@ def call(capsys, *argv):
     (["--task", "svhn-numbers", "--test-count", "20"], "--test-count: task svhn-numbers has no"),
     (["--task", "svhn-digits", "--synthetic-share", "1.5"],
      "argument --synthetic-share: must be a number from 0 to 1 or 'alike', got '1.5'"),
+    (["--task", "svhn-digits", "--synthetic-share", "half"],
+     "argument --synthetic-share: must be a number from 0 to 1 or 'alike', got 'half'"),
+    (["--task", "svhn-numbers", "--negatives", "nan"],
+     "argument --negatives: must be a number from 0 to 0.5, got 'nan'"),
     (["--synthetic-share", "0.3"], "--synthetic-share: task mnist-strips has no such setting"),
 ])
 def test_bad_option_values(capsys, argv, needle):
