@@ -24,7 +24,15 @@ from pathlib import Path
 
 import nn
 from data import DataError
-from reader.cli import OneLineParser, fail, learning_rate, run_command, share, whole_number
+from reader.cli import (
+    EXIT_INTERRUPTED,
+    OneLineParser,
+    fail,
+    learning_rate,
+    run_command,
+    share,
+    whole_number,
+)
 from reader.models import MODEL_KINDS
 from reader.svhn_data import ALIKE, PROTOCOLS
 from reader.svhn_job import SVHN_MODEL_KINDS, SVHN_TASKS
@@ -205,11 +213,11 @@ def main(argv: list[str] | None = None) -> int:
                              f"python {PROG} --resume {run_dir}\n")
         else:
             sys.stderr.write(f"\n{PROG}: interrupted before the first checkpoint\n")
-        return 130
+        return EXIT_INTERRUPTED
     if result.get("status") in ("stopped", "interrupted"):
         print(f"{result['status']} in {result['position']}; "
               f"continue with: python {PROG} --resume {run_dir}")
-        return 130 if result["status"] == "interrupted" else 0
+        return EXIT_INTERRUPTED if result["status"] == "interrupted" else 0
     for line in result["summary"]:
         print(line)
     print(f"run folder: {run_dir}")
