@@ -45,16 +45,18 @@ ALL_TASKS = [*TASKS, *SVHN_TASKS]
 # options that fix a run's numbers; with --resume they come from the checkpoint
 RUN_OPTIONS = ("task", "layout", "model", "epochs", "steps_per_epoch", "batch_size", "lr",
                "seed", "checkpoint_every", "validation_count", "test_count", "protocol",
-               "synthetic", "synthetic_share", "test_limit", "init", "distort", "shift",
+               "synthetic", "synthetic_share", "test_limit", "cuts", "init", "distort", "shift",
                "second_conv", "hidden", "negatives", "hard_negatives")
 
 
 # Upper bounds that keep a mistyped option from asking for more memory than a laptop has:
 # 100,000 validation or test strips are 392 MB, 200,000 synthetic house numbers 2.5 GB.
-MAX_BATCH, MAX_EVALUATION, MAX_SYNTHETIC, MAX_HIDDEN = 4096, 100_000, 200_000, 8192
+# 32 cuts of SVHN's 73,257 official training digits would be 7 GB.
+MAX_BATCH, MAX_EVALUATION, MAX_SYNTHETIC, MAX_HIDDEN, MAX_CUTS = 4096, 100_000, 200_000, 8192, 32
 STRIP_ONLY = ("layout", "distort", "shift", "second_conv", "hidden",   # options of strip tasks
               "validation_count", "test_count")
-SVHN_ONLY = ("protocol", "synthetic", "synthetic_share", "test_limit")   # options of SVHN tasks
+SVHN_ONLY = ("protocol", "synthetic", "synthetic_share", "test_limit",   # options of SVHN tasks
+             "cuts")
 
 
 def default_text(name: str, tasks: Sequence[str] = ALL_TASKS) -> str:
@@ -105,6 +107,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--test-limit", type=whole_number(1), metavar="N",
                    help="SVHN: read only the first N images of each test set, for a quick "
                         "try (the whole sets take minutes); default: all")
+    p.add_argument("--cuts", type=whole_number(1, MAX_CUTS), metavar="N",
+                   help="svhn-digits: cut every real training digit N times, once as the test "
+                        "digits are cut and N-1 times with the square's size and centre drawn "
+                        f"at random (each cut counts as a real digit); "
+                        f"{default_text('cuts', ['svhn-digits'])}")
     p.add_argument("--distort", action="store_true", default=None,
                    help="strips: warp every training character by a small random affine map")
     p.add_argument("--shift", type=whole_number(0, 4), metavar="PX",
@@ -154,6 +161,9 @@ def config_from(args: argparse.Namespace) -> Config:
     if cfg.negatives and cfg.task != "svhn-numbers":
         fail(PROG, f"--negatives {cfg.negatives}: only the svhn-numbers task has windows "
                    "with no number")
+    if cfg.cuts != 1 and cfg.task != "svhn-digits":
+        fail(PROG, f"--cuts {cfg.cuts}: only the svhn-digits task cuts digits out of its "
+                   "images")
     if cfg.hard_negatives and not cfg.negatives:
         fail(PROG, f"--hard-negatives {' '.join(cfg.hard_negatives)}: needs --negatives SHARE "
                    "(the share of every batch that shows no number)")

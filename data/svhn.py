@@ -19,7 +19,8 @@ in the whole train split) are left out.
 
 ``digit_crops`` cuts single digits out of number crops the way SVHN made its
 cropped-digit set: each digit box made square about its centre, a little
-wider, resized to 32 x 32.
+wider, resized to 32 x 32; ``jittered_digit_crops`` cuts each again with the
+square's size and centre drawn at random, to train on.
 """
 
 import csv
@@ -41,6 +42,8 @@ CROP_SIZE = 64                  # number crops are 64 x 64
 MISSING = ("missing (docs/svhn.md says what the svhn folder holds; SVHN itself is at "
            "http://ufldl.stanford.edu/housenumbers/)")
 GROW = 1.3                      # the union box is grown by 30 % each way
+JITTER_GROW = (1.1, 1.6)        # jittered digit cuts: the range of a square's grow factor
+JITTER_MOVE = 0.1               # ... and how far its centre moves, as a share of its side
 SPLIT_FILES = ("train_real", "test_holdout", "test_pool", "test_strict")
 
 
@@ -256,6 +259,27 @@ def _number_of(name: str) -> int:
     return int(stem) if stem.isdigit() else 0
 
 
+def _digits(numbers: NumberImages) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every digit of every image, in reading order: the image it is in (M,),
+    its label (M,) in 0-9 and its box (M, 4) (left, top, width, height)."""
+    used = numbers.labels != BLANK                                    # (N, 5)
+    image_index = np.nonzero(used)[0]
+    return image_index, numbers.labels[used].astype(np.int64), numbers.boxes[used]
+
+
+def _cut_square(image: np.ndarray, cx: float, cy: float, side: float, size: int
+                ) -> np.ndarray:
+    """The square of ``side`` pixels centred on (cx, cy), resized to size x size;
+    parts outside the image are filled by repeating its edge pixels."""
+    H, W = image.shape[:2]
+    left, top = math.floor(cx - side / 2), math.floor(cy - side / 2)
+    n = max(1, math.ceil(side))
+    rows = np.clip(np.arange(top, top + n), 0, H - 1)
+    cols = np.clip(np.arange(left, left + n), 0, W - 1)
+    square = Image.fromarray(image[rows][:, cols])
+    return np.asarray(square.resize((size, size), Image.Resampling.BILINEAR))
+
+
 def digit_crops(numbers: NumberImages, size: int = 32, grow: float = 1.3
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Single digits cut out of number images, like SVHN's cropped-digit set.
@@ -265,19 +289,34 @@ def digit_crops(numbers: NumberImages, size: int = 32, grow: float = 1.3
     square outside the image are filled by repeating the edge pixels.
     Returns (digits (M, size, size, 3) uint8, labels (M,) int64 in 0-9).
     """
-    out, labels = [], []
-    for image, row, boxes in zip(numbers.images, numbers.labels, numbers.boxes, strict=True):
-        H, W = image.shape[:2]
-        for label, (x, y, w, h) in zip(row, boxes, strict=True):
-            if label == BLANK:
-                break
-            side = max(w, h) * grow
-            cx, cy = x + w / 2, y + h / 2
-            left, top = math.floor(cx - side / 2), math.floor(cy - side / 2)
-            n = max(1, math.ceil(side))
-            rows = np.clip(np.arange(top, top + n), 0, H - 1)
-            cols = np.clip(np.arange(left, left + n), 0, W - 1)
-            square = Image.fromarray(image[rows][:, cols])
-            out.append(np.asarray(square.resize((size, size), Image.Resampling.BILINEAR)))
-            labels.append(int(label))
-    return np.stack(out), np.asarray(labels, np.int64)
+    image_index, labels, boxes = _digits(numbers)
+    x, y, w, h = boxes.T                                              # float32, as stored
+    side = np.maximum(w, h) * np.float32(grow)
+    cx, cy = x + w / 2, y + h / 2
+    out = [_cut_square(numbers.images[i], cx[k], cy[k], side[k], size)
+           for k, i in enumerate(image_index)]
+    return np.stack(out), labels
+
+
+def jittered_digit_crops(numbers: NumberImages, copies: int, rng: np.random.Generator,
+                         size: int = 32, grow: tuple[float, float] = JITTER_GROW,
+                         move: float = JITTER_MOVE) -> tuple[np.ndarray, np.ndarray]:
+    """``copies`` more cuts of every digit, each from a square of its own.
+
+    As ``digit_crops``, but each cut draws its grow factor uniformly from
+    ``grow`` and moves the square's centre by up to ``move`` times its side each
+    way, so a classifier trained on them sees the framing vary as it does from
+    one SVHN digit to the next, not ``copies`` copies of one picture.
+    Returns (digits (copies * M, size, size, 3) uint8, labels (copies * M,)):
+    all digits of the first copy, then all of the second, and so on.
+    """
+    image_index, labels, boxes = _digits(numbers)
+    x, y, w, h = boxes.astype(np.float64).T
+    out = []
+    for _ in range(copies):
+        side = np.maximum(w, h) * rng.uniform(*grow, len(labels))
+        cx = x + w / 2 + side * rng.uniform(-move, move, len(labels))
+        cy = y + h / 2 + side * rng.uniform(-move, move, len(labels))
+        out += [_cut_square(numbers.images[i], cx[k], cy[k], side[k], size)
+                for k, i in enumerate(image_index)]
+    return np.stack(out), np.tile(labels, copies)

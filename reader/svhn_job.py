@@ -11,7 +11,7 @@ import numpy as np
 
 import nn
 from data.strips import BLANK
-from data.svhn import digit_crops
+from data.svhn import digit_crops, jittered_digit_crops
 from reader import plots
 from reader.decode import read_labels
 from reader.losses import box_loss, strip_loss
@@ -165,7 +165,8 @@ class NumberJob:
 class DigitJob:
     """svhn-digits: classify single 32 x 32 digits cut from the format-1 images.
 
-    Training digits: those of the protocol's training images and SVHN's own
+    Training digits: those of the protocol's training images, each cut
+    ``cfg.cuts`` times (data.svhn.jittered_digit_crops), and SVHN's own
     ``train_32x32.mat`` when it is in ``svhn/official/`` (the real ones), and
     synthetic ones; ``cfg.synthetic_share`` of each batch is synthetic.
     """
@@ -176,6 +177,10 @@ class DigitJob:
         self.cfg = cfg
         splits = load_splits(cfg.protocol, data_dir)
         real = [digit_crops(splits.train)]
+        n_digits = len(real[0][1])
+        if cfg.cuts > 1:
+            real.append(jittered_digit_crops(splits.train, cfg.cuts - 1,
+                                             np.random.default_rng([cfg.seed, 7])))
         official = official_file("train_32x32.mat", data_dir)
         if official is not None:                    # SVHN's own 73,257 cropped train digits
             from data.svhn_official import load_cropped_mat
@@ -193,7 +198,9 @@ class DigitJob:
         per_batch = self.batches.synthetic_per_batch
         mix = ("each drawn alike" if per_batch is None else
                f"{per_batch} synthetic in each batch of {cfg.batch_size}")
-        announce(f"training on {self.batches.n_real:,} real digits and {n_synthetic:,} "
+        cut = (f" ({n_digits:,} digits of the training images, each cut {cfg.cuts} ways)"
+               if cfg.cuts > 1 else "")
+        announce(f"training on {self.batches.n_real:,} real digits{cut} and {n_synthetic:,} "
                  f"synthetic ones, {mix}")
         self.validation = digit_crops(splits.validation)
         self.tests = {name: digit_crops(numbers) for name, numbers in splits.tests.items()}

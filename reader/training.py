@@ -67,6 +67,8 @@ class Config:
     synthetic_share: float | str = 0.5     # SVHN: their share of a batch, or "alike" (each
                                            # image the same chance, reader.svhn_data)
     test_limit: int = 0                # SVHN: only the first N images of each test set (0: all)
+    cuts: int = 1                      # svhn-digits: cuts of each real training digit (the
+                                       # fixed one, then jittered ones, data.svhn)
     init: str = ""                     # model file whose weights the run starts from
     distort: bool = False              # strips: warp every training character (data.strips)
     shift: int = 2                     # strip model: move each training input by up to this
@@ -106,8 +108,10 @@ def default_config(task: str) -> Config:
 def legacy_settings(task: str | None) -> dict[str, Any]:
     """The settings a checkpoint made before they existed trained with: no moves
     before --shift, and before --synthetic-share the digit classifier drew every
-    digit alike (the house-number reader always took half its numbers synthetic)."""
-    return {"shift": 0, "synthetic_share": "alike" if task == "svhn-digits" else 0.5}
+    digit alike (the house-number reader always took half its numbers synthetic);
+    before --cuts every real digit was cut once."""
+    return {"shift": 0, "synthetic_share": "alike" if task == "svhn-digits" else 0.5,
+            "cuts": 1}
 
 
 class Job(Protocol):

@@ -19,7 +19,13 @@ import predict
 import train
 from data import DataError
 from data.strips import BLANK
-from data.svhn import crop_window, digit_crops, load_number_crops, union_boxes
+from data.svhn import (
+    crop_window,
+    digit_crops,
+    jittered_digit_crops,
+    load_number_crops,
+    union_boxes,
+)
 from reader.locate import find_number, measure_search, search_summary, start_windows
 from reader.losses import box_loss, strip_loss
 from reader.metrics import coverage_at
@@ -118,6 +124,23 @@ def test_loading_the_tiny_svhn_and_the_protocols(tiny_svhn):
     digits, labels = digit_crops(crops)
     assert digits.shape == (crops.lengths().sum(), 32, 32, 3)
     assert labels.tolist() == [d for row in crops.labels for d in row if d != BLANK]
+
+
+def test_jittered_digit_cuts_vary_the_framing_reproducibly(tiny_svhn):
+    crops = load_number_crops("train", tiny_svhn)
+    fixed, labels = digit_crops(crops)
+    cuts, cut_labels = jittered_digit_crops(crops, 3, np.random.default_rng(5))
+    assert cuts.shape == (3 * len(fixed), 32, 32, 3) and cuts.dtype == np.uint8
+    assert cut_labels.tolist() == labels.tolist() * 3           # copy by copy, in order
+    again, _ = jittered_digit_crops(crops, 3, np.random.default_rng(5))
+    assert np.array_equal(cuts, again)
+    copies = cuts.reshape(3, len(fixed), 32, 32, 3).astype(int)
+    assert all(not np.array_equal(copy, fixed) for copy in copies)
+    assert not np.array_equal(copies[0], copies[1])
+    # no jitter at all is the fixed cut (up to where the square's float64 corner rounds)
+    still, _ = jittered_digit_crops(crops, 1, np.random.default_rng(5), grow=(1.3, 1.3),
+                                    move=0.0)
+    assert np.mean(np.abs(still.astype(int) - fixed)) < 1
 
 
 def test_missing_and_damaged_svhn_files_are_named(tmp_path):
@@ -428,6 +451,21 @@ def test_train_svhn_digits_on_tiny_data(tiny_svhn, tmp_path, capsys):
     assert metrics["protocol"] == "literature"
     assert metrics["test"]["test"]["count"] == int(crops.lengths().sum())
     assert 0 <= metrics["test"]["test"]["accuracy"] <= 1
+
+
+def test_cuts_cut_every_real_training_digit_that_many_times(tiny_svhn, tmp_path, capsys):
+    assert train.main(["--task", "svhn-digits", "--synthetic", "0", "--cuts", "3", "--epochs",
+                       "1", "--steps-per-epoch", "1", "--batch-size", "8", "--test-limit", "2",
+                       "--data-dir", str(tiny_svhn), "--out", str(tmp_path / "run")]) == 0
+    real = len(digit_crops(load_splits("literature", tiny_svhn).train)[1])
+    assert (f"training on {3 * real} real digits ({real} digits of the training images, "
+            "each cut 3 ways) and 0 synthetic ones") in capsys.readouterr().err
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["config"]["cuts"] == 3
+    assert_one_line_error(run_cli("train.py", "--task", "svhn-numbers", "--cuts", "2"),
+                          "--cuts 2: only the svhn-digits task cuts digits")
+    assert_one_line_error(run_cli("train.py", "--task", "svhn-digits", "--cuts", "33"),
+                          "--cuts")
 
 
 def test_test_limit_reads_only_the_first_images_of_each_test_set(tiny_svhn, tmp_path,

@@ -335,14 +335,15 @@ def test_a_checkpoint_from_before_shift_resumes_without_moves(whole_run, tmp_pat
 
 
 @pytest.mark.parametrize("task, share", [("svhn-digits", "alike"), ("svhn-numbers", 0.5)])
-def test_a_checkpoint_from_before_synthetic_share_resumes_with_its_mix(whole_run, tmp_path,
-                                                                        task, share):
+def test_a_checkpoint_from_before_synthetic_share_and_cuts_resumes_with_its_mix(
+        whole_run, tmp_path, task, share):
     out, _ = whole_run
     arrays = read_npz(out / "checkpoint.npz")
     header = json.loads(str(arrays["__architecture__"]))
     config = header["metadata"]["reader"]["config"]
-    del config["synthetic_share"]                                      # as runs before it
+    del config["synthetic_share"], config["cuts"]                      # as runs before them
     config["task"] = task
     arrays["__architecture__"] = np.array(json.dumps(header))
     np.savez(tmp_path / "old.npz", **arrays)
-    assert load_checkpoint(tmp_path / "old.npz")[3].synthetic_share == share
+    old = load_checkpoint(tmp_path / "old.npz")[3]
+    assert old.synthetic_share == share and old.cuts == 1
