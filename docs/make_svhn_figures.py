@@ -1,4 +1,5 @@
-"""Draw the SVHN figure of the docs: synthetic house numbers beside real SVHN crops.
+"""Draw the SVHN figures of the docs: synthetic house numbers beside real SVHN crops,
+and the jittered cuts of real training digits.
 
     DIGITS_DATA=/path/to/data .venv/bin/python docs/make_svhn_figures.py
 
@@ -7,6 +8,11 @@ writes docs/img/svhn_synthetic_vs_real.png: 6 x 8 crops from
 from the SVHN train images, as a reader's training would use them) beside
 6 x 8 random crops of ``data.svhn.load_number_crops("train")`` (seed 0).  The
 digit boxes are drawn, thinly, on the top row of each panel.
+
+It also writes docs/img/svhn_digit_cuts.png: eight digits of the train crops
+(seed 3), each as ``data.svhn.digit_crops`` cuts it (the left column, as the
+test digits are cut) and seven times as ``jittered_digit_crops`` cuts it for
+``train.py --task svhn-digits --cuts 8`` (seed 4).
 """
 
 import sys
@@ -25,7 +31,12 @@ from data.housenumbers import (  # noqa: E402
     background_patches,
     train_backgrounds,
 )
-from data.svhn import NumberImages, load_number_crops  # noqa: E402
+from data.svhn import (  # noqa: E402
+    NumberImages,
+    digit_crops,
+    jittered_digit_crops,
+    load_number_crops,
+)
 
 OUT = Path(__file__).resolve().parent / "img"
 ROWS, COLS, GAP, SIZE = 6, 8, 2, 64
@@ -66,6 +77,29 @@ def main() -> None:
     fig.tight_layout()
     OUT.mkdir(exist_ok=True)
     path = OUT / "svhn_synthetic_vs_real.png"
+    fig.savefig(path)
+    print(f"wrote {path}")
+    digit_cuts(real)
+
+
+def digit_cuts(real: NumberImages, digits: int = 8, copies: int = 7, size: int = 32) -> None:
+    """One row per digit: its fixed cut, then ``copies`` jittered ones."""
+    fixed, _ = digit_crops(real)
+    jittered, _ = jittered_digit_crops(real, copies, np.random.default_rng(4))
+    jittered = jittered.reshape(copies, len(fixed), size, size, 3)
+    step = size + GAP
+    out = np.full((digits * step - GAP, (copies + 1) * step + GAP, 3), 255, np.uint8)
+    for r, k in enumerate(np.random.default_rng(3).choice(len(fixed), digits, replace=False)):
+        for c, image in enumerate([fixed[k], *jittered[:, k]]):
+            x = c * step + (2 * GAP if c else 0)           # a wider gap after the fixed cut
+            out[r * step:r * step + size, x:x + size] = image
+    fig, ax = plt.subplots(figsize=(5.2, 4.6), dpi=130)
+    ax.imshow(out, interpolation="nearest")
+    ax.set_title("a training digit as the test digits are cut (left), then 7 jittered cuts",
+                 fontsize=8)
+    ax.set_axis_off()
+    fig.tight_layout()
+    path = OUT / "svhn_digit_cuts.png"
     fig.savefig(path)
     print(f"wrote {path}")
 
