@@ -445,7 +445,8 @@ def test_train_svhn_digits_on_tiny_data(tiny_svhn, tmp_path, capsys):
                        "--steps-per-epoch", "2", "--batch-size", "8", "--data-dir",
                        str(tiny_svhn), "--out", str(tmp_path / "run")]) == 0
     real = len(digit_crops(load_splits("literature", tiny_svhn).train)[1])
-    assert f"training on {real} real digits and 0 synthetic ones" in capsys.readouterr().err
+    assert (f"training on {8 * real} real digits ({real} digits of the training images, each "
+            "cut 8 ways) and 0 synthetic ones") in capsys.readouterr().err   # --cuts 8, default
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     crops = load_number_crops("test", tiny_svhn)
     assert metrics["protocol"] == "literature"
