@@ -51,7 +51,7 @@ RUN_OPTIONS = ("task", "layout", "model", "epochs", "steps_per_epoch", "batch_si
 
 # Upper bounds that keep a mistyped option from asking for more memory than a laptop has:
 # 100,000 validation or test strips are 392 MB, 200,000 synthetic house numbers 2.5 GB.
-# 32 cuts of SVHN's 73,257 official training digits would be 7 GB.
+# 32 cuts of every digit of SVHN's official format-1 training images (about 73,000) are 7 GB.
 MAX_BATCH, MAX_EVALUATION, MAX_SYNTHETIC, MAX_HIDDEN, MAX_CUTS = 4096, 100_000, 200_000, 8192, 32
 STRIP_ONLY = ("layout", "distort", "shift", "second_conv", "hidden",   # options of strip tasks
               "validation_count", "test_count")
@@ -110,7 +110,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--cuts", type=whole_number(1, MAX_CUTS), metavar="N",
                    help="svhn-digits: cut every real training digit N times, once as the test "
                         "digits are cut and N-1 times with the square's size and centre drawn "
-                        f"at random (each cut counts as a real digit); "
+                        "at random (each cut counts as a real digit); "
                         f"{default_text('cuts', ['svhn-digits'])}")
     p.add_argument("--distort", action="store_true", default=None,
                    help="strips: warp every training character by a small random affine map")
