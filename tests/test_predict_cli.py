@@ -197,9 +197,12 @@ def test_predict_prints_each_photo_as_it_is_read_and_stops_cleanly_on_ctrl_c(tmp
     for k in range(400):                         # far more than are read before the signal
         photos.append(str(tmp_path / f"{k}.png"))
         Image.fromarray(rng.integers(0, 256, (60, 90, 3), dtype=np.uint8)).save(photos[-1])
+    # A shell starts background jobs with SIGINT ignored, and a child would inherit
+    # that (Python then installs no Ctrl-C handler): give it the default, as a terminal does.
     process = subprocess.Popen([PYTHON, "predict.py", "--model", str(model), *photos],
                                cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     first = process.stdout.readline()            # before the others are read
     assert first.startswith(f"{photos[0]}\t")
     process.send_signal(signal.SIGINT)
