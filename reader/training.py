@@ -94,7 +94,7 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "svhn-numbers": {"model": "number", "layout": "none", "epochs": 12, "steps_per_epoch": 250,
                      "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4, "synthetic": 30_000,
                      "shift": 0},
-    "svhn-digits": {"model": "digit", "layout": "none", "epochs": 24, "steps_per_epoch": 250,
+    "svhn-digits": {"model": "digit", "layout": "none", "epochs": 36, "steps_per_epoch": 250,
                     "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4, "synthetic": 120_000,
                     "protocol": "literature", "shift": 0, "cuts": 8},
 }
